@@ -21,6 +21,7 @@ CONFIG_FILE_NAME = "ai-coding-router.config.yaml"
 
 CheckName = Literal["syntax", "typescript_compile", "eslint_strict", "vitest_run"]
 TagName = str
+DEFAULT_CHECKS: tuple[CheckName, ...] = ("typescript_compile", "eslint_strict", "vitest_run")
 
 
 class _Section(BaseModel):
@@ -51,36 +52,47 @@ class RoutingConfig(_Section):
 
 
 class ValidationConfig(_Section):
-    enabled: bool = True
-    checks: list[CheckName] = Field(default_factory=lambda: ["typescript_compile", "eslint_strict", "vitest_run"])
-    escalation_on: Literal["fail-logic", "fail-syntax", "never"] = "fail-logic"
-    max_repair_attempts: int = Field(default=2, ge=0, le=10)
+    enabled: bool = Field(default=True, description="Validate model output before it is offered.")
+    checks: list[CheckName] = Field(
+        default_factory=lambda: list(DEFAULT_CHECKS),
+        description="Gates after the always-on syntax check: typescript_compile, eslint_strict, vitest_run.",
+    )
+    escalation_on: Literal["fail-logic", "fail-syntax", "never"] = Field(
+        default="fail-logic", description="Which failure escalates to the deep model: fail-logic, fail-syntax, never."
+    )
+    max_repair_attempts: int = Field(default=2, ge=0, le=10, description="Repairs on the fast model per task.")
     allow_running_tests: bool = Field(
         default=False, description="Running tests executes workspace code: only when the workspace is trusted."
     )
-    tool_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
+    tool_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0, description="Time limit of one tool run.")
 
 
 class ContextConfig(_Section):
-    max_files: int = Field(default=15, ge=1, le=1000)
-    pruning_strategy: Literal["dependency_graph", "imports", "current_file"] = "dependency_graph"
-    include_types: bool = True
-    strip_documentation: bool = True
-    interactive_budget_tokens: int = Field(default=1024, ge=0, le=200_000)
-    background_budget_tokens: int = Field(default=8192, ge=256, le=200_000)
+    max_files: int = Field(default=15, ge=1, le=1000, description="Most files context may come from.")
+    pruning_strategy: Literal["dependency_graph", "imports", "current_file"] = Field(
+        default="dependency_graph", description="dependency_graph, imports or current_file."
+    )
+    include_types: bool = Field(default=True, description="Send the types and signatures of what is used.")
+    strip_documentation: bool = Field(default=True, description="Drop comments and JSDoc from context.")
+    interactive_budget_tokens: int = Field(
+        default=1024, ge=0, le=200_000, description="Context tokens for completions and quick fixes."
+    )
+    background_budget_tokens: int = Field(
+        default=8192, ge=256, le=200_000, description="Context tokens for background jobs."
+    )
 
 
 class CompletionConfig(_Section):
     """The interactive inline-completion path."""
 
-    max_tokens: int = Field(default=128, ge=1, le=4096)
+    max_tokens: int = Field(default=128, ge=1, le=4096, description="Output tokens of one completion.")
     automatic_latency_ms: int | None = Field(
         default=None, gt=0, description="Tighter budget for automatic completions; defaults to max_latency_ms."
     )
-    debounce_min_ms: int = Field(default=25, ge=0, le=5000)
-    debounce_max_ms: int = Field(default=250, ge=0, le=5000)
-    cache_size: int = Field(default=512, ge=0, le=100_000)
-    cache_ttl_s: float = Field(default=300.0, gt=0.0)
+    debounce_min_ms: int = Field(default=25, ge=0, le=5000, description="Shortest wait after a keystroke.")
+    debounce_max_ms: int = Field(default=250, ge=0, le=5000, description="Longest wait after a keystroke.")
+    cache_size: int = Field(default=512, ge=0, le=100_000, description="Completions kept in the cache.")
+    cache_ttl_s: float = Field(default=300.0, gt=0.0, description="How long a cached completion lives.")
 
 
 class ModelPrice(_Section):
@@ -102,21 +114,29 @@ def _default_prices() -> dict[str, ModelPrice]:
 
 
 class CostTrackingConfig(_Section):
-    enabled: bool = True
-    tags: list[TagName] = Field(default_factory=lambda: ["task_type", "team", "feature_branch"])
-    alert_threshold_per_task: float = Field(default=0.50, ge=0.0)
+    enabled: bool = Field(default=True, description="Record every model call in the ledger.")
+    tags: list[TagName] = Field(
+        default_factory=lambda: ["task_type", "team", "feature_branch"], description="Tags recorded per call."
+    )
+    alert_threshold_per_task: float = Field(
+        default=0.50, ge=0.0, description="Warn when one task costs more than this (USD)."
+    )
     ledger_path: str | None = Field(default=None, description="Default: .ai-coding-router/ledger.sqlite3")
-    team: str | None = None
-    daily_budget: float | None = Field(default=None, ge=0.0)
-    monthly_budget: float | None = Field(default=None, ge=0.0)
-    budget_policy: Literal["warn", "downgrade", "block"] = "warn"
+    team: str | None = Field(default=None, description="The team tag; else AI_CODING_ROUTER_TEAM.")
+    daily_budget: float | None = Field(default=None, ge=0.0, description="USD per day; none when unset.")
+    monthly_budget: float | None = Field(default=None, ge=0.0, description="USD per month; none when unset.")
+    budget_policy: Literal["warn", "downgrade", "block"] = Field(
+        default="warn", description="Over budget: warn, downgrade to the fast model, or block deep calls."
+    )
     store_prompts: bool = Field(default=False, description="Keep prompt text in the ledger, for debugging.")
-    prices: dict[str, ModelPrice] = Field(default_factory=_default_prices)
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=_default_prices, description="USD per million tokens, per model id."
+    )
 
 
 class ApiConfig(_Section):
     base_url: str | None = Field(default=None, description="Default: ANTHROPIC_BASE_URL or the Anthropic API.")
-    timeout_s: float = Field(default=120.0, gt=0.0)
+    timeout_s: float = Field(default=120.0, gt=0.0, description="HTTP timeout of one model call.")
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries of background calls.")
 
 
@@ -294,3 +314,30 @@ class ConfigStore:
 
 def dump_schema() -> str:
     return json.dumps(json_schema(), indent=2, sort_keys=True)
+
+
+def reference_markdown() -> str:
+    """The README's configuration reference, generated from the model (a test keeps README in step)."""
+    rows = ["| key | default | description |", "| --- | --- | --- |"]
+    defaults = Config()
+    for section_name, section_field in Config.model_fields.items():
+        section_model = section_field.annotation
+        assert isinstance(section_model, type) and issubclass(section_model, BaseModel)
+        section_value = getattr(defaults, section_name)
+        for key, key_field in section_model.model_fields.items():
+            default = getattr(section_value, key)
+            if isinstance(default, BaseModel):
+                default = default.model_dump()
+            elif isinstance(default, dict):
+                default = {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in default.items()}
+            shown = "(see prices below)" if key == "prices" else json.dumps(default)
+            limits = []
+            for item in key_field.metadata:
+                for name, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+                    if getattr(item, name, None) is not None:
+                        limits.append(f"{symbol} {getattr(item, name)}")
+            description = (key_field.description or "").replace("|", "\\|")
+            if limits:
+                description = (description + " " if description else "") + f"({', '.join(limits)})"
+            rows.append(f"| `{section_name}.{key}` | `{shown}` | {description} |")
+    return "\n".join(rows) + "\n"

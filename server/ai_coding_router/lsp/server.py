@@ -1,0 +1,264 @@
+"""create_server(): the one place that wires the protocol to the services.
+
+Handlers here only translate between LSP and plain Python. Feature modules (completion, actions, jobs)
+get the server and register their own handlers through ``register(server)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Coroutine, Generator
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.uris import to_fs_path
+
+from .. import __version__
+from ..config import CONFIG_FILE_NAME
+from ..errors import ConfigError
+from ..models.base import ModelClient
+from ..services import ClientInfo, Services, build_services
+
+log = logging.getLogger(__name__)
+
+SERVER_NAME = "ai-coding-router"
+CONFIG_POLL_INTERVAL_S = 1.0
+SERVER_STATUS = "aiCodingRouter/serverStatus"
+
+
+class RouterProtocol(LanguageServerProtocol):
+    """Negotiates UTF-16 positions with every client.
+
+    UTF-16 is the one encoding every client must support; the context engine, the edit rebaser and their
+    tests all work in it. pygls would otherwise pick the client's first preference (Neovim offers UTF-8).
+    """
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, types.InitializeResult]:
+        general = params.capabilities.general
+        if general is not None and general.position_encodings:
+            general.position_encodings = [types.PositionEncodingKind.Utf16]
+        result: types.InitializeResult = yield from super().lsp_initialize(params)
+        return result
+
+
+class RouterServer(LanguageServer):
+    """A pygls server that owns the services and the background tasks it starts."""
+
+    def __init__(self, model_client_factory: Callable[[], ModelClient] | None = None) -> None:
+        super().__init__(SERVER_NAME, __version__, protocol_cls=RouterProtocol)
+        self._services: Services | None = None
+        self._model_client_factory = model_client_factory
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._config_mtime: int | None = None
+        self._shown_once: set[str] = set()
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise RuntimeError("the server has not been initialized")
+        return self._services
+
+    @property
+    def initialized_services(self) -> Services | None:
+        return self._services
+
+    def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Start a background task, keep a reference to it and log its failure (esbonio's pattern)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def show_once(self, key: str, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        """Show a message to the user once per server lifetime (not once per keystroke)."""
+        if key in self._shown_once:
+            return
+        self._shown_once.add(key)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"AI Coding Router: {message}"))
+
+    def show_config_error(self, error: ConfigError) -> None:
+        text = "invalid configuration, keeping the last good one. " + error.source + ": " + "; ".join(error.problems)
+        log.warning("%s", text)
+        self.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Error, message=f"AI Coding Router: {text}")
+        )
+
+    def build(self, params: types.InitializeParams) -> None:
+        roots = workspace_roots(params)
+        options = params.initialization_options
+        client_model = self._model_client_factory() if self._model_client_factory else None
+        # Stat before reading, so a change made while we read is seen by the next poll.
+        self._config_mtime = _file_mtime(roots[0] / CONFIG_FILE_NAME) if roots else None
+        services, problems = build_services(roots, options, client_model)
+        services.client = client_info(params, options)
+        self._services = services
+        self._pending_problems = problems
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._services is not None:
+            await self._services.model_client.aclose()
+
+
+def workspace_roots(params: types.InitializeParams) -> list[Path]:
+    uris = [folder.uri for folder in params.workspace_folders or []]
+    if not uris and params.root_uri:
+        uris = [params.root_uri]
+    roots = []
+    for uri in uris:
+        path = to_fs_path(uri)
+        if path:
+            roots.append(Path(path).resolve())
+    if not roots and params.root_path:
+        roots.append(Path(params.root_path).resolve())
+    return roots
+
+
+def client_info(params: types.InitializeParams, options: Any) -> ClientInfo:
+    caps = params.capabilities
+    text = caps.text_document
+    workspace = caps.workspace
+    window = caps.window
+    watched = workspace.did_change_watched_files if workspace else None
+    trusted = bool(options.get("workspaceTrusted", False)) if isinstance(options, dict) else False
+    return ClientInfo(
+        name=params.client_info.name if params.client_info else "unknown",
+        supports_inline_completion=bool(text and text.inline_completion is not None),
+        supports_work_done_progress=bool(window and window.work_done_progress),
+        supports_watched_files_registration=bool(watched and watched.dynamic_registration),
+        supports_code_action_resolve=bool(text and text.code_action and text.code_action.resolve_support),
+        workspace_trusted=trusted,
+    )
+
+
+def create_server(model_client_factory: Callable[[], ModelClient] | None = None) -> RouterServer:
+    server = RouterServer(model_client_factory)
+    _register_lifecycle(server)
+    return server
+
+
+def _register_lifecycle(server: RouterServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: RouterServer, params: types.InitializeParams) -> None:
+        ls.build(params)
+
+    @server.feature(types.INITIALIZED)
+    def on_initialized(ls: RouterServer, params: types.InitializedParams) -> None:
+        for problem in getattr(ls, "_pending_problems", []):
+            ls.show_config_error(problem)
+        services = ls.services
+        if not services.model_client.available:
+            from ..models.anthropic_client import NO_KEY_MESSAGE
+
+            ls.show_once("no-key", NO_KEY_MESSAGE)
+        ls.run_task(_poll_config(ls), "config-poll")
+        if services.client.supports_watched_files_registration:
+            # Not awaited here: a client may be slow to answer (or never answer) a registration.
+            ls.run_task(_watch_config_file(ls), "config-watch-registration")
+        warm_up = getattr(services.model_client, "warm_up", None)
+        if warm_up is not None:
+            ls.run_task(warm_up(), "model-warm-up")
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def on_did_change_configuration(ls: RouterServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and "workspaceTrusted" in settings:
+            ls.services.client.workspace_trusted = bool(settings["workspaceTrusted"])
+        try:
+            ls.services.config_store.set_client_options(settings)
+        except ConfigError as error:
+            ls.show_config_error(error)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def on_did_change_watched_files(ls: RouterServer, params: types.DidChangeWatchedFilesParams) -> None:
+        if any(change.uri.endswith(CONFIG_FILE_NAME) for change in params.changes):
+            _reload_config(ls)
+
+    @server.feature(SERVER_STATUS)
+    def on_server_status(ls: RouterServer, params: Any) -> dict[str, Any]:
+        return server_status(ls)
+
+    @server.feature(types.SHUTDOWN)
+    async def on_shutdown(ls: RouterServer, params: None) -> None:
+        await ls.aclose()
+
+
+def server_status(ls: RouterServer) -> dict[str, Any]:
+    """What the server holds: for status displays, `doctor`, and tests of document sync."""
+    services = ls.services
+    documents = []
+    for uri, document in ls.workspace.text_documents.items():
+        source = document.source
+        documents.append({
+            "uri": uri,
+            "version": document.version,
+            "length": len(source),
+            "sha256": hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
+        })
+    error = services.config_store.last_error
+    return {
+        "version": __version__,
+        "modelAvailable": services.model_client.available,
+        "config": services.config.model_dump(mode="json"),
+        "configError": None if error is None else error.problems,
+        "workspaceFolders": [str(root) for root in services.workspace_roots],
+        "workspaceTrusted": services.client.workspace_trusted,
+        "documents": documents,
+    }
+
+
+def _file_mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _config_mtime(services: Services) -> int | None:
+    path = services.config_store.file_path
+    return _file_mtime(path) if path is not None else None
+
+
+def _reload_config(ls: RouterServer) -> None:
+    ls._config_mtime = _config_mtime(ls.services)  # before reading, as in build()
+    try:
+        ls.services.config_store.reload_file()
+        log.info("configuration reloaded")
+    except ConfigError as error:
+        ls.show_config_error(error)
+
+
+async def _poll_config(ls: RouterServer) -> None:
+    """Re-read the config file when it changes, for clients that do not watch files for us."""
+    while True:
+        await asyncio.sleep(CONFIG_POLL_INTERVAL_S)
+        if _config_mtime(ls.services) != ls._config_mtime:
+            _reload_config(ls)
+
+
+async def _watch_config_file(ls: RouterServer) -> None:
+    registration = types.Registration(
+        id="ai-coding-router-config-watch",
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern=f"**/{CONFIG_FILE_NAME}")]
+        ),
+    )
+    try:
+        await ls.client_register_capability_async(types.RegistrationParams(registrations=[registration]))
+    except Exception as error:  # a client that refuses still gets the polling reload
+        log.info("client refused the config-file watcher: %s", error)

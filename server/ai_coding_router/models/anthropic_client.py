@@ -1,0 +1,283 @@
+"""The ``ModelClient`` on the official async Anthropic SDK.
+
+The SDK's own retries are switched off: it obeys ``retry-after`` without a bound, which would blow an
+interactive latency budget. Retries happen here, inside the request's deadline. ``anthropic`` is
+imported lazily because importing it costs about a second, which must not delay ``initialize``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..errors import (
+    ModelConnectionError,
+    ModelError,
+    ModelOverloaded,
+    ModelRateLimited,
+    ModelRequestError,
+    ModelServerError,
+    ModelStreamBroken,
+    ModelTimeout,
+    ModelUnavailable,
+)
+from .base import ModelRequest, ModelResult, StopReason, TextCallback, Usage
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
+
+log = logging.getLogger(__name__)
+
+NO_KEY_MESSAGE = (
+    "AI features are off: no API key. Set ANTHROPIC_API_KEY in the environment the editor starts the "
+    "server from (or ANTHROPIC_BASE_URL for an Anthropic-compatible endpoint), then restart the server."
+)
+MAX_BACKOFF_S = 8.0
+MAX_RETRY_WAIT_S = 30.0  # a longer retry-after is reported to the caller instead of waited out
+
+
+def request_params(request: ModelRequest) -> dict[str, Any]:
+    """The Messages API body for a request; the stable system prefix is marked for prompt caching."""
+    system: list[dict[str, Any]] = []
+    if request.system_stable:
+        system.append(
+            {"type": "text", "text": request.system_stable, "cache_control": {"type": "ephemeral"}}
+        )
+    if request.system_dynamic:
+        system.append({"type": "text", "text": request.system_dynamic})
+    params: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        "messages": [{"role": m.role, "content": m.text} for m in request.messages],
+    }
+    if system:
+        params["system"] = system
+    if request.stop_sequences:
+        params["stop_sequences"] = list(request.stop_sequences)
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    return params
+
+
+def _retry_after(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            continue
+    return None
+
+
+def translate_error(exc: BaseException) -> ModelError:
+    """Map SDK and transport exceptions onto our tree, with messages a user can act on."""
+    import anthropic
+    import httpx2
+
+    if isinstance(exc, ModelError):
+        return exc
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        response = getattr(exc, "response", None)
+        retry_after = _retry_after(getattr(response, "headers", None))
+        detail = _error_detail(exc.body) or exc.message
+        if isinstance(exc, anthropic.RateLimitError) or status == 429:
+            return ModelRateLimited(f"rate limited by the API (429): {detail}", status=429, retry_after_s=retry_after)
+        if isinstance(exc, anthropic.OverloadedError) or status == 529 or "overloaded" in detail.lower():
+            return ModelOverloaded(f"the API is overloaded (529): {detail}", status=529, retry_after_s=retry_after)
+        if status >= 500:
+            return ModelServerError(f"the API failed ({status}): {detail}", status=status, retry_after_s=retry_after)
+        if status == 401:
+            return ModelRequestError("the API rejected the key (401): check ANTHROPIC_API_KEY", status=401)
+        return ModelRequestError(f"the API refused the request ({status}): {detail}", status=status)
+    if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
+        return ModelTimeout("the API did not answer in time")
+    if isinstance(exc, anthropic.APIConnectionError | httpx2.NetworkError):
+        return ModelConnectionError(f"cannot reach the API: {exc}")
+    if isinstance(exc, httpx2.TransportError | httpx2.StreamError | json.JSONDecodeError):
+        return ModelStreamBroken(f"the API's stream broke off: {type(exc).__name__}: {exc}")
+    return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
+
+
+def _error_detail(body: object) -> str:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            return f"{error.get('type', 'error')}: {error.get('message', '')}".strip()
+    return ""
+
+
+class AnthropicModelClient:
+    """``ModelClient`` over HTTP. One SDK client (one connection pool) per server."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout_s: float = 120.0,
+    ) -> None:
+        self._api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY") or None
+        self._base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self._timeout_s = timeout_s
+        self._sdk: AsyncAnthropic | None = None
+
+    def __repr__(self) -> str:  # never show the key
+        return f"AnthropicModelClient(base_url={self._base_url!r}, key={'set' if self._api_key else 'missing'})"
+
+    @property
+    def available(self) -> bool:
+        return bool(self._api_key)
+
+    @property
+    def base_url(self) -> str | None:
+        return self._base_url
+
+    def _client(self) -> AsyncAnthropic:
+        if self._sdk is None:
+            from anthropic import AsyncAnthropic
+
+            self._sdk = AsyncAnthropic(
+                api_key=self._api_key, base_url=self._base_url, timeout=self._timeout_s, max_retries=0
+            )
+        return self._sdk
+
+    async def warm_up(self) -> None:
+        """Import the SDK and build the client off the first request's path."""
+        if self.available:
+            await asyncio.to_thread(self._client)
+
+    async def aclose(self) -> None:
+        if self._sdk is not None:
+            await self._sdk.close()
+            self._sdk = None
+
+    async def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResult:
+        if not self.available:
+            raise ModelUnavailable(NO_KEY_MESSAGE)
+        started = time.monotonic()
+        deadline = started + request.deadline_s if request.deadline_s is not None else None
+        attempt = 0
+        while True:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise ModelTimeout(f"no answer within the {request.deadline_s:.2f} s budget")
+            try:
+                return await self._stream_once(request, on_text, started, remaining)
+            except ModelError as error:
+                wait = self._retry_wait(error, attempt, request.max_retries, deadline)
+                if wait is None:
+                    raise
+                log.info("model call failed (%s); retry %d in %.2f s", error, attempt + 1, wait)
+                await asyncio.sleep(wait)
+                attempt += 1
+
+    @staticmethod
+    def _retry_wait(error: ModelError, attempt: int, max_retries: int, deadline: float | None) -> float | None:
+        if not error.retryable or attempt >= max_retries:
+            return None
+        backoff = min(MAX_BACKOFF_S, 0.5 * 2**attempt) * (0.75 + random.random() / 2)  # noqa: S311
+        wait = error.retry_after_s if error.retry_after_s is not None else backoff
+        if wait > MAX_RETRY_WAIT_S:
+            return None
+        if deadline is not None and time.monotonic() + wait >= deadline:
+            return None
+        return wait
+
+    async def _stream_once(
+        self,
+        request: ModelRequest,
+        on_text: TextCallback | None,
+        started: float,
+        remaining_s: float | None,
+    ) -> ModelResult:
+        state = _StreamState(request.model, started)
+        try:
+            async with asyncio.timeout(remaining_s):
+                await self._consume(request, on_text, state)
+        except TimeoutError:
+            if not state.text_parts:
+                raise ModelTimeout(f"no answer within the {request.deadline_s:.2f} s budget") from None
+            state.stop_reason = "deadline"
+        except ModelError:
+            raise
+        except Exception as exc:  # SDK and transport errors, translated in one place
+            raise translate_error(exc) from exc
+        return state.result()
+
+    async def _consume(self, request: ModelRequest, on_text: TextCallback | None, state: _StreamState) -> None:
+        client = self._client()
+        stream = await client.messages.create(**request_params(request), stream=True)
+        async with stream:
+            async for event in stream:
+                kind = event.type
+                if kind == "message_start":
+                    usage = event.message.usage
+                    state.input_tokens = usage.input_tokens
+                    state.cache_write = usage.cache_creation_input_tokens or 0
+                    state.cache_read = usage.cache_read_input_tokens or 0
+                    state.output_tokens = usage.output_tokens
+                elif kind == "content_block_delta" and event.delta.type == "text_delta":
+                    state.add_text(event.delta.text)
+                    if on_text is not None and not on_text(event.delta.text, state.text):
+                        state.stop_reason = "caller_stop"
+                        return  # leaving the `async with` closes the HTTP stream
+                elif kind == "message_delta":
+                    state.output_tokens = event.usage.output_tokens
+                    state.stop_reason = event.delta.stop_reason or "unknown"
+                elif kind == "message_stop":
+                    state.finished = True
+        if not state.finished:
+            raise ModelStreamBroken("the API's stream ended before message_stop")
+
+
+class _StreamState:
+    def __init__(self, model: str, started: float) -> None:
+        self.model = model
+        self.started = started
+        self.text_parts: list[str] = []
+        self._text_cache = ""
+        self.deltas = 0
+        self.ttft: float | None = None
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cache_write = 0
+        self.cache_read = 0
+        self.stop_reason: StopReason = "unknown"
+        self.finished = False
+
+    def add_text(self, piece: str) -> None:
+        if self.ttft is None:
+            self.ttft = time.monotonic() - self.started
+        self.text_parts.append(piece)
+        self._text_cache = ""
+        self.deltas += 1
+
+    @property
+    def text(self) -> str:
+        if not self._text_cache and self.text_parts:
+            self._text_cache = "".join(self.text_parts)
+        return self._text_cache
+
+    def result(self) -> ModelResult:
+        # When the stream is cut short the API never sent the final count: each delta is at least one token.
+        output = max(self.output_tokens, self.deltas)
+        usage = Usage(
+            model=self.model,
+            input_tokens=self.input_tokens,
+            output_tokens=output,
+            cache_creation_input_tokens=self.cache_write,
+            cache_read_input_tokens=self.cache_read,
+            latency_ms=(time.monotonic() - self.started) * 1000.0,
+            ttft_ms=None if self.ttft is None else self.ttft * 1000.0,
+        )
+        return ModelResult(text=self.text, usage=usage, stop_reason=self.stop_reason)

@@ -1,0 +1,227 @@
+"""The Anthropic ModelClient, over real HTTP, against the loopback fake of the Messages API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from ai_coding_router.errors import (
+    ModelOverloaded,
+    ModelRateLimited,
+    ModelServerError,
+    ModelStreamBroken,
+    ModelTimeout,
+    ModelUnavailable,
+)
+from ai_coding_router.models.anthropic_client import NO_KEY_MESSAGE, AnthropicModelClient
+from ai_coding_router.models.base import Message, ModelRequest
+from tests.fake_anthropic import FakeAnthropic, Reply
+
+SONNET = "claude-sonnet-4-6"
+KEY = "sk-ant-test-key-0123456789"
+
+
+def make_client(fake: FakeAnthropic) -> AnthropicModelClient:
+    return AnthropicModelClient(api_key=KEY, base_url=fake.base_url, timeout_s=10)
+
+
+def request(**overrides: object) -> ModelRequest:
+    base: dict[str, object] = {
+        "model": SONNET,
+        "messages": [Message("user", "complete this")],
+        "max_tokens": 64,
+        "system_stable": "You are a careful TypeScript engineer. " * 40,
+        "system_dynamic": "File: src/user.ts",
+    }
+    base.update(overrides)
+    return ModelRequest(**base)  # type: ignore[arg-type]
+
+
+async def test_streams_text_and_reads_usage_with_cache_tokens(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="return a + b;"), Reply(text="return a - b;"))
+    client = make_client(fake_api)
+    seen: list[str] = []
+    first = await client.complete(request(), on_text=lambda delta, text: seen.append(delta) is None)
+    second = await client.complete(request())
+    await client.aclose()
+
+    assert first.text == "return a + b;"
+    assert "".join(seen) == first.text
+    assert first.stop_reason == "end_turn"
+    assert first.usage.model == SONNET
+    assert first.usage.output_tokens == fake_api.requests[0].usage["output_tokens"]
+    # The stable prefix is written to the cache on the first call and read on the second.
+    assert first.usage.cache_creation_input_tokens > 0
+    assert first.usage.cache_read_input_tokens == 0
+    assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
+    assert second.usage.cache_creation_input_tokens == 0
+    assert first.usage.ttft_ms is not None and first.usage.latency_ms >= first.usage.ttft_ms
+
+    body = fake_api.requests[0].body
+    assert body["stream"] is True
+    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in body["system"][1]
+    headers = fake_api.requests[0].headers
+    assert headers.get("authorization") == f"Bearer {KEY}" or headers.get("x-api-key") == KEY
+    assert "anthropic-version" in headers
+
+
+async def test_caller_can_stop_early_and_the_stream_is_closed(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="one two three four five six seven eight", per_token_s=0.02))
+    client = make_client(fake_api)
+    result = await client.complete(request(), on_text=lambda delta, text: "three" not in text)
+    await fake_api.wait_for_disconnect_async(0, timeout=5)
+    await client.aclose()
+    assert result.stop_reason == "caller_stop"
+    assert "three" in result.text and "eight" not in result.text
+    assert fake_api.requests[0].tokens_after_disconnect == 0
+
+
+async def test_cancelling_the_caller_closes_the_connection(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="word " * 200, per_token_s=0.01))
+    client = make_client(fake_api)
+    task = asyncio.create_task(client.complete(request(max_tokens=1000)))
+    await fake_api.wait_for_requests_async(1, timeout=5)
+    await asyncio.sleep(0.1)
+    cancelled_at = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await fake_api.wait_for_disconnect_async(0, timeout=5)
+    recorded = fake_api.requests[0]
+    assert recorded.outcome == "client_disconnected"
+    assert recorded.client_disconnected_at is not None
+    assert recorded.client_disconnected_at - cancelled_at < 1.0
+    assert recorded.tokens_after_disconnect == 0
+    assert recorded.streamed_tokens < recorded.planned_tokens
+    await client.aclose()
+
+
+async def test_deadline_returns_partial_text_and_closes(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="alpha beta gamma delta epsilon zeta eta theta", per_token_s=0.1))
+    client = make_client(fake_api)
+    result = await client.complete(request(deadline_s=0.35))
+    await fake_api.wait_for_disconnect_async(0, timeout=5)
+    await client.aclose()
+    assert result.stop_reason == "deadline"
+    assert result.text and result.text != "alpha beta gamma delta epsilon zeta eta theta"
+    assert result.usage.output_tokens >= 1
+
+
+async def test_deadline_before_any_text_is_a_timeout(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="late", ttft_s=2.0))
+    client = make_client(fake_api)
+    with pytest.raises(ModelTimeout):
+        await client.complete(request(deadline_s=0.2))
+    await client.aclose()
+
+
+async def test_rate_limit_with_huge_retry_after_is_not_waited_out(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(fault="429", retry_after_s=120))
+    client = make_client(fake_api)
+    started = time.monotonic()
+    with pytest.raises(ModelRateLimited) as info:
+        await client.complete(request(max_retries=3, deadline_s=5))
+    await client.aclose()
+    assert info.value.retry_after_s == 120
+    assert time.monotonic() - started < 5  # reported, not slept on
+    assert len(fake_api.requests) == 1
+
+
+async def test_rate_limit_with_small_retry_after_is_retried(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(fault="429", retry_after_s=None, retry_after_ms=50), Reply(text="ok"))
+    client = make_client(fake_api)
+    result = await client.complete(request(max_retries=2))
+    await client.aclose()
+    assert result.text == "ok"
+    assert len(fake_api.requests) == 2
+
+
+async def test_no_retries_without_budget_for_them(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(fault="500", retry_after_s=None))
+    client = make_client(fake_api)
+    with pytest.raises(ModelServerError) as info:
+        await client.complete(request(max_retries=0))
+    await client.aclose()
+    assert info.value.status == 500
+    assert len(fake_api.requests) == 1
+
+
+async def test_overloaded_529(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(fault="529", retry_after_s=None))
+    client = make_client(fake_api)
+    with pytest.raises(ModelOverloaded) as info:
+        await client.complete(request())
+    await client.aclose()
+    assert "overloaded" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (Reply(text="a b c d e f", cut_after_tokens=2), ModelStreamBroken),
+        (Reply(text="a b c d e f", error_event_after_tokens=2), ModelOverloaded),
+        (Reply(text="a b c d e f", malformed_event_after_tokens=2), ModelStreamBroken),
+    ],
+    ids=["cut", "error-event", "malformed-event"],
+)
+async def test_broken_streams_are_clear_errors(fake_api: FakeAnthropic, reply: Reply, error: type) -> None:
+    fake_api.script(SONNET, reply)
+    client = make_client(fake_api)
+    with pytest.raises(error):
+        await client.complete(request())
+    await client.aclose()
+
+
+async def test_stalled_stream_hits_the_deadline(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="a b c d e f", stall_after_tokens=2))
+    client = make_client(fake_api)
+    result = await client.complete(request(deadline_s=0.5))
+    await fake_api.wait_for_disconnect_async(0, timeout=5)
+    await client.aclose()
+    assert result.stop_reason == "deadline"
+    assert result.text.strip() == "a b"
+
+
+async def test_http_timeout_without_deadline(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(fault="timeout"))
+    client = AnthropicModelClient(api_key=KEY, base_url=fake_api.base_url, timeout_s=0.3)
+    with pytest.raises(ModelTimeout):
+        await client.complete(request())
+    await client.aclose()
+
+
+async def test_without_a_key_one_clear_error_and_no_request(
+    fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    client = AnthropicModelClient(base_url=fake_api.base_url)
+    assert not client.available
+    assert "key=missing" in repr(client)
+    with pytest.raises(ModelUnavailable) as info:
+        await client.complete(request())
+    assert str(info.value) == NO_KEY_MESSAGE
+    assert fake_api.requests == []
+
+
+async def test_key_and_endpoint_from_environment(fake_api: FakeAnthropic, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", fake_api.base_url)
+    client = AnthropicModelClient()
+    assert client.available
+    assert KEY not in repr(client)
+    result = await client.complete(request())
+    await client.aclose()
+    assert result.text
+    assert len(fake_api.requests) == 1
+
+
+async def test_unreachable_endpoint_is_a_connection_error() -> None:
+    from ai_coding_router.errors import ModelConnectionError
+
+    client = AnthropicModelClient(api_key=KEY, base_url="http://127.0.0.1:9", timeout_s=2)
+    with pytest.raises(ModelConnectionError):
+        await client.complete(request())
+    await client.aclose()
