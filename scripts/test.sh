@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "==> ruff"
-.venv/bin/ruff check server tests bench
+lint_dirs=(server tests scripts); [ -d bench ] && lint_dirs+=(bench)
+.venv/bin/ruff check "${lint_dirs[@]}"
 echo "==> mypy (strict, server/)"
 .venv/bin/mypy
 echo "==> pytest"
