@@ -13,6 +13,8 @@ COMMAND_MODULES = {
     "serve": "serve_cmd",
     "config": "config_cmd",
     "doctor": "doctor_cmd",
+    "report": "report_cmd",
+    "tune": "tune_cmd",
 }
 
 
