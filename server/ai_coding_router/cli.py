@@ -15,6 +15,7 @@ COMMAND_MODULES = {
     "doctor": "doctor_cmd",
     "report": "report_cmd",
     "tune": "tune_cmd",
+    "validate": "validate_cmd",
 }
 
 

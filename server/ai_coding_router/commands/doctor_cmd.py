@@ -6,7 +6,6 @@ import argparse
 import importlib.metadata
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +20,6 @@ from ..errors import ConfigError
 PYTHON_PACKAGES = (
     "pygls", "lsprotocol", "anthropic", "tree-sitter", "tree-sitter-typescript", "cachetools", "PyYAML", "pydantic"
 )
-NODE_TOOLS = ("tsc", "eslint", "vitest")
 
 
 @dataclass(frozen=True)
@@ -63,21 +61,21 @@ def check_grammars() -> list[Check]:
     return [Check("tree-sitter grammars", True, "typescript, tsx")]
 
 
-def toolchain_dirs(workspace: Path) -> list[Path]:
-    project_root = Path(__file__).resolve().parents[3]
-    return [workspace / "node_modules" / ".bin", project_root / "toolchain" / "node_modules" / ".bin"]
-
-
 def check_node_tools(workspace: Path) -> list[Check]:
-    node = shutil.which("node")
+    """The same lookup the validation gates use (the project's pinned toolchain; the workspace's when trusted)."""
+    from ..validation.tools import ToolMissing, find_eslint, find_node, find_typescript, find_vitest
+
+    node = find_node()
     if node is None:
         return [Check("node", False, "not found on PATH: TypeScript, eslint and vitest checks cannot run", False)]
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
     checks = [Check("node", True, version, False)]
-    for tool in NODE_TOOLS:
-        found = next((d / tool for d in toolchain_dirs(workspace) if (d / tool).exists()), None)
-        detail = str(found) if found else "not installed: run `npm ci --prefix toolchain`"
-        checks.append(Check(f"tool: {tool}", found is not None, detail, False))
+    for name, finder in (("tsc", find_typescript), ("eslint", find_eslint), ("vitest", find_vitest)):
+        try:
+            tool = finder(workspace, trusted=False)
+            checks.append(Check(f"tool: {name}", True, f"{tool.version} ({tool.origin})", False))
+        except ToolMissing as missing:
+            checks.append(Check(f"tool: {name}", False, str(missing), False))
     return checks
 
 
