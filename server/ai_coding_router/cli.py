@@ -16,6 +16,7 @@ COMMAND_MODULES = {
     "report": "report_cmd",
     "tune": "tune_cmd",
     "validate": "validate_cmd",
+    "context": "context_cmd",
 }
 
 
