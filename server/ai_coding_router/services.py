@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .completion.service import CompletionService
 from .config import Config, ConfigStore
 from .errors import ConfigError
 from .models.anthropic_client import AnthropicModelClient
 from .models.base import ModelClient
+from .workspace_context import WorkspaceContext
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ class Services:
     workspace_roots: list[Path]
     config_store: ConfigStore
     model_client: ModelClient
+    completion: CompletionService
+    context: WorkspaceContext
     client: ClientInfo = field(default_factory=ClientInfo)
 
     @property
@@ -66,4 +70,16 @@ def build_services(
     if model_client is None:
         api = store.current.api
         model_client = AnthropicModelClient(base_url=api.base_url, timeout_s=api.timeout_s)
-    return Services(workspace_roots=workspace_roots, config_store=store, model_client=model_client), problems
+    context = WorkspaceContext(workspace_roots[0] if workspace_roots else None)
+    completion = CompletionService(
+        model_client,
+        lambda: store.current,
+        context=lambda query, budget: context.completion_snippets(
+            query.path, query.prefix, query.suffix, budget, store.current
+        ),
+    )
+    services = Services(
+        workspace_roots=workspace_roots, config_store=store, model_client=model_client, completion=completion,
+        context=context,
+    )
+    return services, problems

@@ -149,3 +149,27 @@ async def test_invalid_config_at_start_is_reported_and_defaults_serve(tmp_path: 
         await wait_until(lambda: any("invalid YAML" in m.message for m in client.messages))
         state = await server_state(client)
         assert state["config"]["routing"]["max_latency_ms"] == 3000
+
+
+async def test_line_breaks_follow_the_lsp_not_python(tmp_path: Path, client_name: str) -> None:
+    """A form feed, U+2028 and NEL are not line breaks in LSP: an edit on line 1 lands on line 1."""
+    workspace = copy_workspace(tmp_path / "ws")
+    path = workspace / "src" / "odd.ts"
+    path.write_text("const a = 1; // \f page \u2028 sep \x85 nel\nconst b = 2;\n", encoding="utf-8")
+    async with lsp_session(workspace, client=client_name) as client:
+        uri = open_document(client, path)
+        client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(start=types.Position(line=1, character=6),
+                                          end=types.Position(line=1, character=7)),
+                        text="bee",
+                    )
+                ],
+            )
+        )
+        expected = "const a = 1; // \f page \u2028 sep \x85 nel\nconst bee = 2;\n"
+        state = await server_state(client)
+        assert state["documents"][uri]["sha256"] == hashlib.sha256(expected.encode()).hexdigest()

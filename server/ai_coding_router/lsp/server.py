@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,21 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
 
 from .. import __version__
+from ..completion.service import CompletionCall
 from ..config import CONFIG_FILE_NAME
 from ..errors import ConfigError
+from ..ledger import CallRecord, Ledger, Notice, Outcome, new_call_id
 from ..models.base import ModelClient
 from ..services import ClientInfo, Services, build_services
+from .documents import RouterWorkspace
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "ai-coding-router"
 CONFIG_POLL_INTERVAL_S = 1.0
 SERVER_STATUS = "aiCodingRouter/serverStatus"
+STATUS_NOTIFICATION = "aiCodingRouter/status"
+COST_SUMMARY = "aiCodingRouter/costSummary"
 
 
 class RouterProtocol(LanguageServerProtocol):
@@ -57,6 +63,8 @@ class RouterServer(LanguageServer):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._config_mtime: int | None = None
         self._shown_once: set[str] = set()
+        self.last_model: str | None = None
+        self._ledger: Ledger | None = None
 
     @property
     def services(self) -> Services:
@@ -87,6 +95,57 @@ class RouterServer(LanguageServer):
         self._shown_once.add(key)
         self.window_show_message(types.ShowMessageParams(type=kind, message=f"AI Coding Router: {message}"))
 
+    @property
+    def ledger(self) -> Ledger | None:
+        return self._ledger
+
+    async def open_ledger(self) -> None:
+        services = self.services
+        self._ledger = await Ledger.open(services.config, services.primary_root)
+        self.show_notices(self._ledger.pending_notices())
+
+    def record_call(self, record: CallRecord) -> None:
+        """Enqueue one model call for the ledger (never blocks) and show any budget or task alert."""
+        ledger = self._ledger
+        if ledger is None:
+            return
+        self.run_task(ledger.record(record), "ledger-record")
+        self.show_notices(ledger.after_call(record))
+
+    def _record_completion(self, call: CompletionCall) -> None:
+        outcome: Outcome = "cancelled" if call.outcome in ("cancelled", "dropped_stale") else (
+            "timed_out" if call.outcome == "timed_out" else "failed" if call.outcome == "failed" else "ok")
+        self.record_call(
+            CallRecord.from_usage(
+                call.usage, call_id=new_call_id(), ts=time.time(), task_id=new_call_id(), task_kind=call.task_type,
+                role="completion", outcome=outcome, tags={"task_type": call.task_type},
+            )
+        )
+
+    def show_notices(self, notices: list[Notice]) -> None:
+        levels = {"info": types.MessageType.Info, "warning": types.MessageType.Warning,
+                  "error": types.MessageType.Error}
+        for notice in notices:
+            self.window_show_message(
+                types.ShowMessageParams(type=levels[notice.level], message=f"AI Coding Router: {notice.message}")
+            )
+
+    def note_model_used(self, model: str) -> None:
+        """Tell the editor's status display which model answered last."""
+        if model != self.last_model:
+            self.last_model = model
+            self.send_status()
+
+    def config_changed(self) -> None:
+        if self._ledger is not None:
+            self._ledger.update_config(self.services.config)
+
+    def send_status(self) -> None:
+        self.protocol.notify(STATUS_NOTIFICATION, {"lastModel": self.last_model, "runningJobs": self.running_jobs()})
+
+    def running_jobs(self) -> int:
+        return 0
+
     def show_config_error(self, error: ConfigError) -> None:
         text = "invalid configuration, keeping the last good one. " + error.source + ": " + "; ".join(error.problems)
         log.warning("%s", text)
@@ -102,6 +161,7 @@ class RouterServer(LanguageServer):
         self._config_mtime = _file_mtime(roots[0] / CONFIG_FILE_NAME) if roots else None
         services, problems = build_services(roots, options, client_model)
         services.client = client_info(params, options)
+        services.completion.recorder = self._record_completion
         self._services = services
         self._pending_problems = problems
 
@@ -112,6 +172,8 @@ class RouterServer(LanguageServer):
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._services is not None:
             await self._services.model_client.aclose()
+        if self._ledger is not None:
+            await self._ledger.aclose()
 
 
 def workspace_roots(params: types.InitializeParams) -> list[Path]:
@@ -146,15 +208,34 @@ def client_info(params: types.InitializeParams, options: Any) -> ClientInfo:
 
 
 def create_server(model_client_factory: Callable[[], ModelClient] | None = None) -> RouterServer:
+    from . import completion
+
     server = RouterServer(model_client_factory)
     _register_lifecycle(server)
+    completion.register(server)
     return server
 
 
 def _register_lifecycle(server: RouterServer) -> None:
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: RouterServer, params: types.InitializeParams) -> None:
+        # Documents with the LSP's line rules (see lsp/documents.py); same layout, so the swap is safe.
+        ls.workspace.__class__ = RouterWorkspace
         ls.build(params)
+        if not ls.services.client.supports_inline_completion:
+            # Capabilities are computed after this handler, so the fallback is advertised only when needed.
+            from .completion import register_completion_fallback
+
+            register_completion_fallback(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def on_did_change(ls: RouterServer, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.services.completion.note_keystroke(uri)
+        document = ls.workspace.text_documents.get(uri)
+        path = to_fs_path(uri)
+        if document is not None and path:
+            ls.services.context.document_changed(path, document.source)
 
     @server.feature(types.INITIALIZED)
     def on_initialized(ls: RouterServer, params: types.InitializedParams) -> None:
@@ -166,6 +247,8 @@ def _register_lifecycle(server: RouterServer) -> None:
 
             ls.show_once("no-key", NO_KEY_MESSAGE)
         ls.run_task(_poll_config(ls), "config-poll")
+        ls.run_task(ls.open_ledger(), "ledger-open")
+        ls.run_task(services.context.start(), "workspace-index")
         if services.client.supports_watched_files_registration:
             # Not awaited here: a client may be slow to answer (or never answer) a registration.
             ls.run_task(_watch_config_file(ls), "config-watch-registration")
@@ -182,15 +265,27 @@ def _register_lifecycle(server: RouterServer) -> None:
             ls.services.config_store.set_client_options(settings)
         except ConfigError as error:
             ls.show_config_error(error)
+        ls.config_changed()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def on_did_change_watched_files(ls: RouterServer, params: types.DidChangeWatchedFilesParams) -> None:
         if any(change.uri.endswith(CONFIG_FILE_NAME) for change in params.changes):
             _reload_config(ls)
+        for change in params.changes:
+            path = to_fs_path(change.uri)
+            if path and not change.uri.endswith(CONFIG_FILE_NAME):
+                ls.services.context.file_changed_on_disk(path, change.type == types.FileChangeType.Deleted)
 
     @server.feature(SERVER_STATUS)
     def on_server_status(ls: RouterServer, params: Any) -> dict[str, Any]:
         return server_status(ls)
+
+    @server.feature(COST_SUMMARY)
+    def on_cost_summary(ls: RouterServer, params: Any) -> dict[str, Any]:
+        if ls.ledger is None:
+            return {"today": {"cost": 0.0, "calls": 0}, "month": {"cost": 0.0, "calls": 0},
+                    "ledger": {"enabled": False, "path": None, "reason": "the ledger is still opening"}}
+        return ls.ledger.cost_summary()
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: RouterServer, params: None) -> None:
@@ -213,6 +308,8 @@ def server_status(ls: RouterServer) -> dict[str, Any]:
     return {
         "version": __version__,
         "modelAvailable": services.model_client.available,
+        "modelReady": bool(getattr(services.model_client, "ready", True)),
+        "indexReady": services.context.ready,
         "config": services.config.model_dump(mode="json"),
         "configError": None if error is None else error.problems,
         "workspaceFolders": [str(root) for root in services.workspace_roots],
@@ -240,6 +337,7 @@ def _reload_config(ls: RouterServer) -> None:
         log.info("configuration reloaded")
     except ConfigError as error:
         ls.show_config_error(error)
+    ls.config_changed()
 
 
 async def _poll_config(ls: RouterServer) -> None:
@@ -255,7 +353,11 @@ async def _watch_config_file(ls: RouterServer) -> None:
         id="ai-coding-router-config-watch",
         method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
         register_options=types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[types.FileSystemWatcher(glob_pattern=f"**/{CONFIG_FILE_NAME}")]
+            watchers=[
+                types.FileSystemWatcher(glob_pattern=f"**/{CONFIG_FILE_NAME}"),
+                # Files changed outside the editor (git checkout, codegen) keep the context index current.
+                types.FileSystemWatcher(glob_pattern="**/*.{ts,tsx,mts,cts,js,jsx,mjs,cjs}"),
+            ]
         ),
     )
     try:

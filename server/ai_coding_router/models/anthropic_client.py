@@ -59,8 +59,6 @@ def request_params(request: ModelRequest) -> dict[str, Any]:
         params["system"] = system
     if request.stop_sequences:
         params["stop_sequences"] = list(request.stop_sequences)
-    if request.temperature is not None:
-        params["temperature"] = request.temperature
     return params
 
 
@@ -142,6 +140,11 @@ class AnthropicModelClient:
     def base_url(self) -> str | None:
         return self._base_url
 
+    @property
+    def ready(self) -> bool:
+        """The SDK is imported and the client built: the next call pays no start-up cost."""
+        return self._sdk is not None
+
     def _client(self) -> AsyncAnthropic:
         if self._sdk is None:
             from anthropic import AsyncAnthropic
@@ -201,6 +204,9 @@ class AnthropicModelClient:
         remaining_s: float | None,
     ) -> ModelResult:
         state = _StreamState(request.model, started)
+        if self._sdk is None:
+            # Importing the SDK takes about a second: never on the event loop thread.
+            await asyncio.to_thread(self._client)
         try:
             async with asyncio.timeout(remaining_s):
                 await self._consume(request, on_text, state)

@@ -46,7 +46,6 @@ class ModelRequest:
     system_stable: str = ""
     system_dynamic: str = ""
     stop_sequences: Sequence[str] = ()
-    temperature: float | None = None
     deadline_s: float | None = None  # wall-clock budget for the whole call, retries included
     max_retries: int = 0  # retries inside the deadline, for retryable errors only
     tags: dict[str, str] = field(default_factory=dict)  # task_type etc.; never sent to the API
