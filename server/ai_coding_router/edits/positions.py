@@ -100,6 +100,13 @@ class LineIndex:
         # starts[i] is the offset where line i begins; a text ending with a break has an empty last line.
         self.starts = [0] + [m.end() for m in EOL_RE.finditer(text)]
 
+    @classmethod
+    def with_starts(cls, text: str, starts: list[int], encoding: PositionEncoding = "utf-16") -> LineIndex:
+        """An index whose line starts the caller already knows (kept up to date across small edits)."""
+        index = cls.__new__(cls)
+        index.text, index.encoding, index.starts = text, encoding, starts
+        return index
+
     @property
     def line_count(self) -> int:
         return len(self.starts)

@@ -12,6 +12,7 @@ from ..completion.service import CompletionAnswer, CompletionQuery, Trigger
 from ..edits.positions import LineIndex
 from ..edits.positions import Position as EditPosition
 from ..errors import ModelUnavailable
+from .documents import RouterTextDocument
 from ..models.anthropic_client import NO_KEY_MESSAGE
 
 if TYPE_CHECKING:
@@ -34,8 +35,9 @@ def snapshot(
     if document is None:
         return None
     source = document.source
+    index = document.line_index if isinstance(document, RouterTextDocument) else LineIndex(source)
     # Past-the-end positions are clamped to the end of the line / document, as clients clamp them.
-    offset = LineIndex(source).offset(EditPosition(position.line, position.character))
+    offset = index.offset(EditPosition(position.line, position.character))
     path = to_fs_path(uri) or uri
     suffix = "." + path.rsplit(".", 1)[-1] if "." in path else ""
     language_id = document.language_id or LANGUAGE_BY_SUFFIX.get(suffix, "typescript")

@@ -16,8 +16,21 @@ from pygls.workspace import TextDocument, Workspace
 from ..edits.positions import LineIndex, Position, Range, split_lines
 
 
+def _NO_BREAK(text: str) -> bool:  # noqa: N802 - reads as a predicate constant
+    return "\n" not in text and "\r" not in text
+
+
 class RouterTextDocument(TextDocument):
     _line_cache: tuple[str, tuple[str, ...]] | None = None
+    _index: LineIndex | None = None
+
+    @property
+    def line_index(self) -> LineIndex:
+        """UTF-16 line index of the current text, kept up to date across keystrokes without a rescan."""
+        source = self.source
+        if self._index is None or self._index.text is not source:
+            self._index = LineIndex(source, "utf-16")
+        return self._index
 
     @property
     def lines(self) -> Sequence[str]:
@@ -29,12 +42,20 @@ class RouterTextDocument(TextDocument):
         return cached[1]
 
     def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
-        text = self.source
-        index = LineIndex(text, "utf-16")
+        index = self.line_index
+        text = index.text
         start = Position(change.range.start.line, change.range.start.character)
         end = Position(change.range.end.line, change.range.end.character)
         first, last = sorted(index.offsets(Range(start, end)))
-        self._source = text[:first] + change.text + text[last:]
+        new_text = text[:first] + change.text + text[last:]
+        self._source = new_text
+        removed = text[first:last]
+        if _NO_BREAK(change.text) and _NO_BREAK(removed):
+            # A keystroke within one line: later lines just shift (no rescan of a large file).
+            line = index.position(first).line
+            delta = len(change.text) - len(removed)
+            starts = index.starts[: line + 1] + [s + delta for s in index.starts[line + 1 :]]
+            self._index = LineIndex.with_starts(new_text, starts, "utf-16")
 
 
 class RouterWorkspace(Workspace):
