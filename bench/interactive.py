@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from lsp_client import VSCODE_LIKE_CAPABILITIES, Pending, RawLspClient  # noqa: E402
+from tests.fake_anthropic import FakeAnthropic, Reply  # noqa: E402
 
 from ai_coding_router.completion.prompt import HOLE  # noqa: E402
-from tests.fake_anthropic import FakeAnthropic, Reply  # noqa: E402
+from lsp_client import VSCODE_LIKE_CAPABILITIES, Pending, RawLspClient  # noqa: E402
 
 TTFT_S, PER_TOKEN_S = 0.150, 0.015
 TYPED_LINES = [

@@ -12,8 +12,8 @@ from ..completion.service import CompletionAnswer, CompletionQuery, Trigger
 from ..edits.positions import LineIndex
 from ..edits.positions import Position as EditPosition
 from ..errors import ModelUnavailable
-from .documents import RouterTextDocument
 from ..models.anthropic_client import NO_KEY_MESSAGE
+from .documents import RouterTextDocument
 
 if TYPE_CHECKING:
     from .server import RouterServer

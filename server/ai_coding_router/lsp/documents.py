@@ -16,7 +16,7 @@ from pygls.workspace import TextDocument, Workspace
 from ..edits.positions import LineIndex, Position, Range, split_lines
 
 
-def _NO_BREAK(text: str) -> bool:  # noqa: N802 - reads as a predicate constant
+def _no_break(text: str) -> bool:
     return "\n" not in text and "\r" not in text
 
 
@@ -50,7 +50,7 @@ class RouterTextDocument(TextDocument):
         new_text = text[:first] + change.text + text[last:]
         self._source = new_text
         removed = text[first:last]
-        if _NO_BREAK(change.text) and _NO_BREAK(removed):
+        if _no_break(change.text) and _no_break(removed):
             # A keystroke within one line: later lines just shift (no rescan of a large file).
             line = index.position(first).line
             delta = len(change.text) - len(removed)
