@@ -17,6 +17,8 @@ COMMAND_MODULES = {
     "tune": "tune_cmd",
     "validate": "validate_cmd",
     "context": "context_cmd",
+    "route": "route_cmd",
+    "run": "run_cmd",
 }
 
 

@@ -15,6 +15,7 @@ from .config import Config, ConfigStore
 from .errors import ConfigError
 from .models.anthropic_client import AnthropicModelClient
 from .models.base import ModelClient
+from .quickfix import QuickFixService
 from .workspace_context import WorkspaceContext
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ class ClientInfo:
     supports_work_done_progress: bool = False
     supports_watched_files_registration: bool = False
     supports_code_action_resolve: bool = False
+    supports_change_annotations: bool = False
+    supports_document_changes: bool = False
+    supports_create_files: bool = False
     workspace_trusted: bool = False
 
 
@@ -39,6 +43,7 @@ class Services:
     model_client: ModelClient
     completion: CompletionService
     context: WorkspaceContext
+    quickfix: QuickFixService
     client: ClientInfo = field(default_factory=ClientInfo)
 
     @property
@@ -78,8 +83,10 @@ def build_services(
             query.path, query.prefix, query.suffix, budget, store.current
         ),
     )
+    quickfix = QuickFixService(model_client, lambda: store.current, context, workspace_roots[0] if workspace_roots
+                               else None)
     services = Services(
         workspace_roots=workspace_roots, config_store=store, model_client=model_client, completion=completion,
-        context=context,
+        context=context, quickfix=quickfix,
     )
     return services, problems

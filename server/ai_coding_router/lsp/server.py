@@ -24,7 +24,7 @@ from ..completion.service import CompletionCall
 from ..config import CONFIG_FILE_NAME
 from ..errors import ConfigError
 from ..ledger import CallRecord, Ledger, Notice, Outcome, new_call_id
-from ..models.base import ModelClient
+from ..models.base import ModelClient, Usage
 from ..services import ClientInfo, Services, build_services
 from .documents import RouterWorkspace
 
@@ -122,6 +122,17 @@ class RouterServer(LanguageServer):
             )
         )
 
+    def _record_quick_fix(self, usage: Usage, kind: str, outcome: str) -> None:
+        ledger_outcome: Outcome = "validated" if outcome == "validated" else (
+            "timed_out" if outcome == "timed_out" else "failed")
+        task_type = "quick_fix" if kind == "quick_fix" else kind
+        self.record_call(
+            CallRecord.from_usage(
+                usage, call_id=new_call_id(), ts=time.time(), task_id=new_call_id(), task_kind=task_type,
+                role="quick_fix", outcome=ledger_outcome, tags={"task_type": task_type},
+            )
+        )
+
     def show_notices(self, notices: list[Notice]) -> None:
         levels = {"info": types.MessageType.Info, "warning": types.MessageType.Warning,
                   "error": types.MessageType.Error}
@@ -162,6 +173,7 @@ class RouterServer(LanguageServer):
         services, problems = build_services(roots, options, client_model)
         services.client = client_info(params, options)
         services.completion.recorder = self._record_completion
+        services.quickfix.record = self._record_quick_fix
         self._services = services
         self._pending_problems = problems
 
@@ -196,6 +208,7 @@ def client_info(params: types.InitializeParams, options: Any) -> ClientInfo:
     workspace = caps.workspace
     window = caps.window
     watched = workspace.did_change_watched_files if workspace else None
+    edit_caps = workspace.workspace_edit if workspace else None
     trusted = bool(options.get("workspaceTrusted", False)) if isinstance(options, dict) else False
     return ClientInfo(
         name=params.client_info.name if params.client_info else "unknown",
@@ -203,16 +216,22 @@ def client_info(params: types.InitializeParams, options: Any) -> ClientInfo:
         supports_work_done_progress=bool(window and window.work_done_progress),
         supports_watched_files_registration=bool(watched and watched.dynamic_registration),
         supports_code_action_resolve=bool(text and text.code_action and text.code_action.resolve_support),
+        supports_change_annotations=bool(edit_caps and edit_caps.change_annotation_support is not None),
+        supports_document_changes=bool(edit_caps and edit_caps.document_changes),
+        supports_create_files=bool(
+            edit_caps and types.ResourceOperationKind.Create in (edit_caps.resource_operations or ())
+        ),
         workspace_trusted=trusted,
     )
 
 
 def create_server(model_client_factory: Callable[[], ModelClient] | None = None) -> RouterServer:
-    from . import completion
+    from . import actions, completion
 
     server = RouterServer(model_client_factory)
     _register_lifecycle(server)
     completion.register(server)
+    actions.register(server)
     return server
 
 
