@@ -18,13 +18,13 @@ from ..errors import ModelUnavailable
 from ..models.anthropic_client import NO_KEY_MESSAGE
 from ..quickfix import ActionRequest, ActionResult
 from .convert import workspace_edit_from_plan
+from .jobs import RUN_TASK
 
 if TYPE_CHECKING:
     from .server import RouterServer
 
 log = logging.getLogger(__name__)
 
-RUN_TASK = "aiCodingRouter.runTask"
 SMALL_SELECTION_LINES = 60
 REWRITES = (
     ("Simplify", "Simplify this code without changing its behaviour."),

@@ -27,6 +27,7 @@ from ..ledger import CallRecord, Ledger, Notice, Outcome, new_call_id
 from ..models.base import ModelClient, Usage
 from ..services import ClientInfo, Services, build_services
 from .documents import RouterWorkspace
+from .jobs import JobsBridge
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class RouterServer(LanguageServer):
         self._shown_once: set[str] = set()
         self.last_model: str | None = None
         self._ledger: Ledger | None = None
+        self.jobs: JobsBridge | None = None
 
     @property
     def services(self) -> Services:
@@ -155,7 +157,27 @@ class RouterServer(LanguageServer):
         self.protocol.notify(STATUS_NOTIFICATION, {"lastModel": self.last_model, "runningJobs": self.running_jobs()})
 
     def running_jobs(self) -> int:
-        return 0
+        runner = self.jobs.runner if self.jobs is not None else None
+        return runner.running if runner is not None else 0
+
+    async def cost_report_text(self) -> str:
+        """The ledger's report as text, for the editor's cost command."""
+        ledger = self._ledger
+        if ledger is None or ledger.path is None or not ledger.enabled:
+            reason = ledger.disabled_reason if ledger is not None else "the ledger is still opening"
+            return f"No cost report: {reason}."
+        await ledger.flush()
+        path = ledger.path
+
+        def render() -> str:
+            from ..ledger.cli_support import read_report_input
+            from ..ledger.report import build_report
+            from ..ledger.report_text import render_text
+
+            _, data = read_report_input(path, None, "model")
+            return render_text(build_report(data, by="model"), width=100)
+
+        return await asyncio.to_thread(render)
 
     def show_config_error(self, error: ConfigError) -> None:
         text = "invalid configuration, keeping the last good one. " + error.source + ": " + "; ".join(error.problems)
@@ -184,6 +206,8 @@ class RouterServer(LanguageServer):
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._services is not None:
             await self._services.model_client.aclose()
+        if self.jobs is not None and self.jobs.runner is not None:
+            await self.jobs.runner.aclose()
         if self._ledger is not None:
             await self._ledger.aclose()
 
@@ -210,14 +234,16 @@ def client_info(params: types.InitializeParams, options: Any) -> ClientInfo:
     watched = workspace.did_change_watched_files if workspace else None
     edit_caps = workspace.workspace_edit if workspace else None
     trusted = bool(options.get("workspaceTrusted", False)) if isinstance(options, dict) else False
+    name = params.client_info.name if params.client_info else "unknown"
     return ClientInfo(
-        name=params.client_info.name if params.client_info else "unknown",
+        name=name,
         supports_inline_completion=bool(text and text.inline_completion is not None),
         supports_work_done_progress=bool(window and window.work_done_progress),
         supports_watched_files_registration=bool(watched and watched.dynamic_registration),
         supports_code_action_resolve=bool(text and text.code_action and text.code_action.resolve_support),
         supports_change_annotations=bool(edit_caps and edit_caps.change_annotation_support is not None),
-        supports_document_changes=bool(edit_caps and edit_caps.document_changes),
+        # Neovim applies versioned documentChanges (and checks their version) without advertising them.
+        supports_document_changes=bool(edit_caps and edit_caps.document_changes) or name.lower() == "neovim",
         supports_create_files=bool(
             edit_caps and types.ResourceOperationKind.Create in (edit_caps.resource_operations or ())
         ),
@@ -226,12 +252,13 @@ def client_info(params: types.InitializeParams, options: Any) -> ClientInfo:
 
 
 def create_server(model_client_factory: Callable[[], ModelClient] | None = None) -> RouterServer:
-    from . import actions, completion
+    from . import actions, completion, jobs
 
     server = RouterServer(model_client_factory)
     _register_lifecycle(server)
     completion.register(server)
     actions.register(server)
+    jobs.register(server)
     return server
 
 
@@ -267,6 +294,12 @@ def _register_lifecycle(server: RouterServer) -> None:
             ls.show_once("no-key", NO_KEY_MESSAGE)
         ls.run_task(_poll_config(ls), "config-poll")
         ls.run_task(ls.open_ledger(), "ledger-open")
+        ls.jobs = JobsBridge(ls)
+        try:
+            ls.jobs.open()
+        except Exception as error:  # a damaged job store must not stop the server
+            log.exception("background jobs are off")
+            ls.show_once("jobs", f"background jobs are off: {error}", types.MessageType.Error)
         ls.run_task(services.context.start(), "workspace-index")
         if services.client.supports_watched_files_registration:
             # Not awaited here: a client may be slow to answer (or never answer) a registration.
