@@ -140,7 +140,8 @@ class LedgerWriter:
             except Exception as exc:  # never let the thread die silently
                 log.exception("cost ledger: unexpected error while opening")
                 self._disable(f"cannot open the cost ledger: {exc}")
-        self._started.set_result(None)
+        if not self._started.done():  # the opener's waiter may have been cancelled (a server shut down at once)
+            self._started.set_result(None)
         try:
             while True:
                 items = [self._queue.get()]

@@ -86,6 +86,17 @@ def register(server: RouterServer) -> None:
         return types.InlineCompletionList(items=[types.InlineCompletionItem(insert_text=answer.text, range=at)])
 
 
+def _documentation(ls: RouterServer, text: str) -> types.MarkupContent | str:
+    """Markdown only for clients that list it (Helix, Zed and eglot take plain text)."""
+    text_caps = ls.client_capabilities.text_document
+    completion = text_caps.completion if text_caps else None
+    item = completion.completion_item if completion else None
+    formats = (item.documentation_format or ()) if item else ()
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{text}\n```")
+    return text
+
+
 def register_completion_fallback(server: RouterServer) -> None:
     """For clients without inline completion (Helix, older Neovim): one clearly marked completion item."""
 
@@ -101,7 +112,7 @@ def register_completion_fallback(server: RouterServer) -> None:
             label=FALLBACK_LABEL_PREFIX + first_line[:60],
             kind=types.CompletionItemKind.Snippet,
             detail=f"ai-coding-router · {answer.model or 'cache'}",
-            documentation=types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{answer.text}\n```"),
+            documentation=_documentation(ls, answer.text),
             text_edit=types.TextEdit(range=types.Range(start=params.position, end=params.position),
                                      new_text=answer.text),
             insert_text_format=types.InsertTextFormat.PlainText,

@@ -335,9 +335,13 @@ def _register_lifecycle(server: RouterServer) -> None:
     @server.feature(COST_SUMMARY)
     def on_cost_summary(ls: RouterServer, params: Any) -> dict[str, Any]:
         if ls.ledger is None:
-            return {"today": {"cost": 0.0, "calls": 0}, "month": {"cost": 0.0, "calls": 0},
+            empty = {"cost": 0.0, "cost_usd": 0.0, "calls": 0, "tokens": 0}
+            return {"today": dict(empty), "month": dict(empty),
                     "ledger": {"enabled": False, "path": None, "reason": "the ledger is still opening"}}
-        return ls.ledger.cost_summary()
+        summary = ls.ledger.cost_summary()
+        for period in ("today", "month"):  # `cost` is the name the editor clients read
+            summary[period]["cost"] = summary[period]["cost_usd"]
+        return summary
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: RouterServer, params: None) -> None:
