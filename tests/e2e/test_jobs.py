@@ -196,6 +196,15 @@ async def test_path_traversal_in_a_reply_is_refused(
         finished = await job(client, started["jobId"])
         assert finished["status"] == "failed"
         assert editor.received == []
+        # The findings reach the editor as diagnostics of our own source, at the lines the job worked on.
+        for _ in range(100):
+            if client.diagnostics.get(uri):
+                break
+            await asyncio.sleep(0.05)
+        diagnostics = client.diagnostics[uri]
+        assert diagnostics and all(d.source == "ai-coding-router" for d in diagnostics)
+        assert diagnostics[0].range.start.line == SUM_RANGE["start"]["line"]
+        assert "not applied" in diagnostics[0].message
     assert not outside.exists()
     repairs = [str(r.body) for r in fake_api.requests[1:]]
     assert repairs and all("../evil.ts" in body for body in repairs)  # the repair was told which block failed

@@ -23,6 +23,7 @@ from ..jobs.runner import JobRunner
 from ..jobs.store import JobInfo, jobs_path
 from ..pipeline import EngineContext, PipelineDeps, TaskSpec, TextRange
 from .convert import workspace_edit_from_plan
+from .diagnostics import DiagnosticsStore, job_findings
 
 if TYPE_CHECKING:
     from .server import RouterServer
@@ -51,6 +52,7 @@ class JobsBridge:
         self.engine = EngineContext(ls.services.config.context)
         self._tokens: dict[str, str] = {}
         self._job_of_token: dict[str, str] = {}
+        self.diagnostics = DiagnosticsStore()
 
     def open(self) -> None:
         root = self.ls.services.primary_root
@@ -179,6 +181,7 @@ class JobsBridge:
                 self.ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message=f"{job.status}"))
         self.ls.send_status()
         result = job.result
+        self._publish_findings(job)
         if result is not None and result.applicable:
             self.ls.run_task(self._apply_and_tell(job), f"apply-{job.job_id}")
         else:
@@ -186,6 +189,22 @@ class JobsBridge:
             level = types.MessageType.Info if job.status in ("answered", "cancelled") else types.MessageType.Warning
             self.ls.window_show_message(types.ShowMessageParams(
                 type=level, message=f"AI Coding Router: {job.kind} job {job.status}: {summary}"))
+
+    def _publish_findings(self, job: JobInfo) -> None:
+        """A failed job's findings become diagnostics at the lines it worked on; a later success clears them."""
+        root = self.ls.services.primary_root
+        if root is None:
+            return
+        uri = from_fs_path(str(root / job.file)) or (root / job.file).as_uri()
+        result = job.result
+        if result is None or job.status != "failed" or not result.findings:
+            self.diagnostics.clear(self.ls, uri, f"job:{job.kind}")
+            return
+        spec_range = (job.spec or {}).get("range") or {}
+        start = int(spec_range.get("startLine", 0)) if isinstance(spec_range, dict) else 0
+        end = int(spec_range.get("endLine", start)) if isinstance(spec_range, dict) else start
+        at = types.Range(start=types.Position(start, 0), end=types.Position(end, 0))
+        self.diagnostics.set(self.ls, uri, f"job:{job.kind}", job_findings(result.findings, at, f"AI {job.kind}"))
 
     async def _apply_and_tell(self, job: JobInfo) -> None:
         applied, message = await self._apply(job)
