@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient
+from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
 
 BARE = '''
 from lsprotocol import types
