@@ -185,6 +185,8 @@ class IndexSnapshot:
         """top-level name → files that define it."""
         if self.base is not None and self.overlay is not None:
             rel = self.overlay
+            if self.files[rel] is self.base.files.get(rel):
+                return self.base.definers  # the editor's text, but the symbols indexed at the last pause
             table = dict(self.base.definers)
             old = self.base.files.get(rel)
             for name in {d.name for d in old.top_level()} if old is not None else set():
