@@ -174,7 +174,8 @@ class QuickFixService:
             try:
                 async with asyncio.timeout(remaining - 0.05):
                     report = await validate(
-                        Candidate(self.root, {rel: new_text}), ["typescript_compile"], trusted=False,
+                        Candidate(self.root, {rel: new_text}, base={rel: request.text}), ["typescript_compile"],
+                        trusted=False,
                         config=config.validation, session=self.session,
                     )
             except TimeoutError:

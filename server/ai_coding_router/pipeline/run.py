@@ -131,7 +131,9 @@ class _Run:
     async def _validate(self) -> ValidationReport:
         self.progress("validating", ", ".join(self.checks))
         try:
-            return await validate(Candidate(self.task.root, self.changes()), self.checks, trusted=self.task.trusted,
+            base = {k: v for k, v in self.task.documents.items() if isinstance(v, str)}  # unsaved editor texts
+            return await validate(Candidate(self.task.root, self.changes(), base=base), self.checks,
+                                  trusted=self.task.trusted,
                                   config=self.config.validation, session=self.deps.session)
         except EditError as error:
             finding = Finding("", WHOLE_FILE, "error", "patch:refused", str(error), "ai-coding-router", "syntax")

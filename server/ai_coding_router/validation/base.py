@@ -128,6 +128,10 @@ class Candidate:
     root: Path
     changes: Mapping[str, str | None]
     compare_with_original: bool = True
+    # Unsaved editor texts the edit was computed from (relative path → text). Both the "before" and the
+    # "after" project use them instead of the files on disk, so problems in unsaved typing are not blamed
+    # on the edit.
+    base: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def changed_paths(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ when they are done, also on cancellation (cancelling ``validate`` kills the tool
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -123,14 +124,20 @@ class ScratchWorkspaces:
             return self._dirs[which]
 
     async def candidate_dir(self) -> Path:
-        return await self._overlay("candidate", self._candidate.changes)
+        return await self._overlay("candidate", {**self._candidate.base, **self._candidate.changes})
 
     async def original_dir(self) -> Path:
-        return await self._overlay("original", {})
+        return await self._overlay("original", dict(self._candidate.base))
 
     async def fingerprint(self) -> str:
         async with self._lock:
-            return (await self._snapshot_of_workspace()).fingerprint
+            fingerprint = (await self._snapshot_of_workspace()).fingerprint
+        if not self._candidate.base:
+            return fingerprint
+        digest = hashlib.blake2b(fingerprint.encode(), digest_size=20)
+        for rel, text in sorted(self._candidate.base.items()):
+            digest.update(f"B{rel}\0".encode() + text.encode("utf-8", "surrogatepass") + b"\0")
+        return digest.hexdigest()
 
     def output_file(self, name: str) -> Path:
         self._outputs += 1
@@ -200,8 +207,9 @@ def prepare(candidate: Candidate, *, trusted: bool, config: ValidationConfig) ->
     if not root.is_dir():
         raise EditError(f"the workspace root {root} is not a folder")
     changes = check_candidate_paths(root, candidate.changes)
-    normalized = Candidate(root, changes, candidate.compare_with_original)
-    originals = {rel: read_original(root, rel) for rel in changes}
+    base = {rel: text for rel, text in check_candidate_paths(root, candidate.base).items() if text is not None}
+    normalized = Candidate(root, changes, candidate.compare_with_original, base)
+    originals = {rel: base[rel] if rel in base else read_original(root, rel) for rel in changes}
     return CheckContext(normalized, originals, trusted, config.allow_running_tests, config.tool_timeout_s)
 
 
