@@ -245,3 +245,22 @@ async def test_code_actions_list_without_a_model_call(
         assert any("Generate tests" in t for t in titles)
         assert (await server_state(client))["modelAvailable"] is True
     assert fake_api.requests == []
+
+
+async def test_cancel_from_the_progress_notification(
+    tmp_path: Path, fake_api: FakeAnthropic, client_name: str
+) -> None:
+    workspace = copy_workspace(tmp_path / "ws")
+    fake_api.script(FAST, Reply(text=block("src/math.ts", SUM_BODY, SUM_REDUCE) + "x " * 400, per_token_s=0.02))
+    async with lsp_session(workspace, client=client_name, env=env_for(fake_api)) as client:
+        editor = EditRecorder(client)
+        uri = editor.open(workspace / "src" / "math.ts")
+        started = await run_task(client, {"uri": uri, "range": SUM_RANGE, "kind": "refactor"})
+        await fake_api.wait_for_requests_async(1, timeout=20)
+        [token] = list(client.progress_reports)
+        client.window_work_done_progress_cancel(types.WorkDoneProgressCancelParams(token=token))
+        await fake_api.wait_for_disconnect_async(0, timeout=5)
+        finished = await job(client, started["jobId"])
+        assert finished["status"] == "cancelled"
+        await asyncio.sleep(0.3)
+        assert editor.received == []
