@@ -17,7 +17,6 @@ from ai_coding_router.ledger.records import CallRecord
 from ai_coding_router.models.anthropic_client import AnthropicModelClient
 from ai_coding_router.pipeline import EngineContext, PipelineDeps
 from ai_coding_router.validation.runner import ValidationSession
-from ai_coding_router.validation.tools import toolchain_dir
 from tests.fake_anthropic import FakeAnthropic
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "workspace"
@@ -63,14 +62,6 @@ export function renameUser(user: User, name: string): User {
 
 def block(path: str, search: str, replace: str) -> str:
     return f"{path}\n<<<<<<< SEARCH\n{search}\n=======\n{replace}\n>>>>>>> REPLACE\n"
-
-
-@pytest.fixture
-def toolchain() -> Path:
-    found = toolchain_dir()
-    if found is None:
-        pytest.fail("the toolchain is not installed: run `npm ci --prefix toolchain` before the tests")
-    return found
 
 
 @pytest.fixture

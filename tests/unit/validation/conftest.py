@@ -8,17 +8,8 @@ from pathlib import Path
 import pytest
 
 from ai_coding_router.validation.runner import ValidationSession
-from ai_coding_router.validation.tools import toolchain_dir
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "validation"
-
-
-@pytest.fixture
-def toolchain() -> Path:
-    found = toolchain_dir()
-    if found is None:
-        pytest.fail("the toolchain is not installed: run `npm ci --prefix toolchain` before the tests")
-    return found
 
 
 @pytest.fixture
