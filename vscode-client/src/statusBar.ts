@@ -56,7 +56,9 @@ export class StatusBar implements vscode.Disposable {
     }
     this.costInFlight = true;
     try {
-      this.state = { ...this.state, cost: parseCostSummary(await this.fetchCostSummary()) };
+      // Read the state after the await: a status notification may have changed it meanwhile.
+      const cost = parseCostSummary(await this.fetchCostSummary());
+      this.state = { ...this.state, cost };
       this.render();
     } catch (error) {
       if (error instanceof ResponseError && error.code === METHOD_NOT_FOUND) {
