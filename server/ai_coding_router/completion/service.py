@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 Trigger = Literal["automatic", "invoked"]
 Source = Literal["model", "cache", "forward", "inflight", "none"]
 POSTPROCESS_RESERVE_S = 0.010  # kept back from the model's deadline for cleaning and answering
+MAX_CONTEXT_DOCUMENT_CHARS = 2 * 1024 * 1024  # larger documents get no context snippets (as the index)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,10 @@ class CompletionService:
 
     def _gather_context(self, query: CompletionQuery) -> Sequence[tuple[str, str]]:
         if self._context is None:
+            return ()
+        if len(query.prefix) + len(query.suffix) > MAX_CONTEXT_DOCUMENT_CHARS:
+            # The context engine parses an unindexed document whole, on the event loop: a 20 MB file
+            # blocked every request for ~50 s (tests/e2e/test_fuzz_lsp.py). The index skips such files too.
             return ()
         try:
             return self._context(query, self._config().context.interactive_budget_tokens)

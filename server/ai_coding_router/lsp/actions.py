@@ -11,10 +11,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
 from ..edits import FileUpdate, plan_workspace_change
-from ..errors import ModelUnavailable
+from ..errors import ContextError, ModelUnavailable
 from ..models.anthropic_client import NO_KEY_MESSAGE
 from ..quickfix import ActionRequest, ActionResult
 from .convert import workspace_edit_from_plan
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SMALL_SELECTION_LINES = 60
+# The quick-fix prompt parses the whole document on the event loop (context engine); a 20 MB file blocked
+# the server for ~50 s (tests/e2e/test_fuzz_lsp.py). Larger documents are offered a background job instead.
+MAX_INTERACTIVE_DOCUMENT_CHARS = 2 * 1024 * 1024
 REWRITES = (
     ("Simplify", "Simplify this code without changing its behaviour."),
     ("Add explicit types", "Add explicit TypeScript types (parameters and return types) to this code."),
@@ -137,18 +141,27 @@ async def resolve_action(ls: RouterServer, action: types.CodeAction) -> types.Co
         return action
     text, version = document.source, document.version or 0  # a snapshot before the first await
     last_line = max(0, text.count("\n"))
-    start_line = min(max(0, int(data.get("startLine", 0))), last_line)
-    end_line = min(max(start_line, int(data.get("endLine", start_line))), last_line)
+    try:  # `data` comes back from the client: garbage is the client's error (InvalidParams), not ours
+        start_line = min(max(0, int(data.get("startLine", 0))), last_line)
+        end_line = min(max(start_line, int(data.get("endLine", start_line))), last_line)
+    except (TypeError, ValueError, OverflowError):
+        raise JsonRpcInvalidParams("codeAction/resolve: data.startLine and data.endLine must be integers") from None
     request = ActionRequest(
         uri=uri, path=path, version=version, text=text, start_line=start_line, end_line=end_line,
         kind=str(data.get("kind", "quick_fix")), instruction=str(data.get("instruction", "")),
         diagnostic=str(data.get("diagnostic", "")),
     )
+    if len(text) > MAX_INTERACTIVE_DOCUMENT_CHARS:
+        too_large = ActionResult("background", "the file is too large for an interactive fix")
+        return _apply_result(ls, action, request, too_large)
     try:
         result = await ls.services.quickfix.resolve(request, received_at)
     except ModelUnavailable:
         ls.show_once("no-key", NO_KEY_MESSAGE)
         action.disabled = types.CodeActionDisabled(reason="AI features are off: no API key")
+        return action
+    except ContextError as error:  # e.g. a document with NUL bytes is "binary" to the context engine
+        action.disabled = types.CodeActionDisabled(reason=f"no AI fix for this file: {error}")
         return action
     if result.route is not None:
         ls.note_model_used(result.route.model)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
@@ -37,10 +38,11 @@ APPLY_JOB = "aiCodingRouter.applyJob"
 COST_REPORT = "aiCodingRouter.costReport"
 APPLY_ATTEMPTS = 3  # the user may type between our plan and the client applying it: re-plan, then hold back
 KINDS = ("fix", "explain", "tests", "refactor", "architecture", "security-review")
+FALLBACK_LABEL = " (made by the fast model: the deep model was overloaded)"
 
 
-class TaskArgumentError(RouterError):
-    pass
+class TaskArgumentError(RouterError, JsonRpcInvalidParams):
+    """Bad command arguments: answered as InvalidParams (-32602), not as an internal error."""
 
 
 class JobsBridge:
@@ -84,6 +86,7 @@ class JobsBridge:
         self._tokens[submitted.job_id] = token
         self._job_of_token[token] = submitted.job_id
         await self._begin_progress(token, submitted.job_id, spec)
+        self.ls.last_model = submitted.route.model  # the status display names the model working now
         self.ls.send_status()
         result = submitted.to_json()
         log.info("job %s started: %s", submitted.job_id, result["route"])
@@ -218,25 +221,31 @@ class JobsBridge:
         if not client.supports_document_changes:
             return False, (f"job {job.job_id} is kept: this editor cannot take versioned edits; "
                            "apply it with aiCodingRouter.applyJob from a client that can")
+        # A result made on the fast model because the deep one was overloaded says so wherever it shows.
+        label = f"AI {job.kind}: {job.file}" + (FALLBACK_LABEL if result.fallback else "")
         for _ in range(APPLY_ATTEMPTS):
             root = self.ls.services.primary_root
             assert root is not None
             updates = [self._update(root / rel, rel, result) for rel in result.new_texts]
             if any(u.old_text is None for u in updates) and not client.supports_create_files:
                 return False, f"job {job.job_id} is kept: it creates files and this editor cannot create them"
-            plan = plan_workspace_change(updates, label=f"AI {job.kind}: {job.file}",
-                                         needs_confirmation=result.needs_confirmation)
+            plan = plan_workspace_change(updates, label=label, needs_confirmation=result.needs_confirmation)
             if plan.held_back:
                 where = "; ".join(f"{uri}: {', '.join(why)}" for uri, why in plan.conflicts.items())
                 return False, (f"the {job.kind} result was held back because you edited the same lines ({where}). "
                                f"Run aiCodingRouter.applyJob {job.job_id} to try again.")
             edit = workspace_edit_from_plan(plan, client)
-            response = await self.ls.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label=f"AI {job.kind}: {job.file}"))
-            if response.applied:
+            try:
+                response = await self.ls.workspace_apply_edit_async(
+                    types.ApplyWorkspaceEditParams(edit=edit, label=label))
+            except Exception as error:  # an error or a malformed answer from the client counts as a refusal
+                log.info("workspace/applyEdit failed: %s", error)
+                continue
+            if getattr(response, "applied", False):  # a `null` answer is no answer
                 self._runner().mark_applied(job.job_id)
-                return True, f"applied the validated {job.kind} result to {', '.join(result.new_texts)}"
-            log.info("client refused the edit (%s); planning again", response.failure_reason)
+                fallback = f" — {result.fallback}" if result.fallback else ""
+                return True, f"applied the validated {job.kind} result to {', '.join(result.new_texts)}{fallback}"
+            log.info("client refused the edit (%s); planning again", getattr(response, "failure_reason", None))
         return False, (f"the editor refused the {job.kind} result; it is kept: run aiCodingRouter.applyJob "
                        f"{job.job_id}")
 
@@ -260,6 +269,9 @@ class JobsBridge:
         root = self.ls.services.primary_root
         data["state"] = job.status
         data["uri"] = (root / job.file).as_uri() if root is not None else job.file
+        # The deep-model overload fallback and skipped checks are part of what the user must see.
+        data["fallback"] = job.result.fallback if job.result is not None else None
+        data["notes"] = list(job.result.notes) if job.result is not None else []
         return data
 
 

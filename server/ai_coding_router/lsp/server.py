@@ -9,12 +9,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcServerNotInitialized,
+)
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
@@ -52,6 +59,79 @@ class RouterProtocol(LanguageServerProtocol):
             general.position_encodings = [types.PositionEncodingKind.Utf16]
         result: types.InitializeResult = yield from super().lsp_initialize(params)
         return result
+
+    # -- hostile input (found by tests/e2e/test_fuzz_lsp.py) -------------------------------------------
+    # pygls 2.1 leaves three kinds of request unanswered, so the client waits forever: params that do not
+    # fit the LSP types (dropped while decoding, with an "Error in server" pop-up), requests after
+    # `shutdown` (dropped), and it runs handlers before `initialize` and a second `initialize` (which
+    # would build a second set of services and leak the first). The LSP says: InvalidParams, InvalidRequest,
+    # ServerNotInitialized (-32002).
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            method = data.get("method")
+            detail = _structure_problem(error)
+            log.warning("invalid message for %r: %s", method, detail)
+            if "method" in data and "id" in data:
+                msg_id = data["id"] if isinstance(data["id"], int | str) else None
+                self._answer_error(msg_id, JsonRpcInvalidParams(f"invalid params for {method!r}: {detail}"))
+            elif "id" in data:  # a malformed answer to one of our requests: fail it, or its awaiter hangs
+                pending = self._request_futures.pop(data["id"], None) if isinstance(data["id"], int | str) else None
+                if pending is not None and not pending.done():
+                    pending.set_exception(JsonRpcInvalidParams(f"the client's answer did not fit: {detail}"))
+            return _ANSWERED  # handled here: nothing more to do, no pop-up
+
+    def handle_message(self, message: Any) -> None:
+        if message is _ANSWERED:
+            return
+        method = getattr(message, "method", None)
+        is_request = method is not None and hasattr(message, "id")
+        if self._workspace is None and method not in (types.INITIALIZE, types.EXIT):
+            if is_request:
+                self._answer_error(message.id, JsonRpcServerNotInitialized(
+                    f"{method}: the server is not initialized yet (send 'initialize' first)"))
+            else:
+                log.info("ignoring %r before initialize", method)
+            return
+        if is_request and (self._shutdown and method != types.EXIT):
+            self._answer_error(message.id, JsonRpcInvalidRequest(f"{method}: the server is shutting down"))
+            return
+        if is_request and method == types.INITIALIZE and self._workspace is not None:
+            self._answer_error(message.id, JsonRpcInvalidRequest("the server is already initialized"))
+            return
+        super().handle_message(message)
+
+    def _execute_handler(self, msg_id: Any, handler: Any, callback: Any, args: Any = None, kwargs: Any = None) -> None:
+        # pygls 2.1 files the future of every async or generator handler under its id, so a request can be
+        # cancelled, but only a request's answer removes it: every notification (each didChange: pygls' own
+        # handler is a generator) left a Future behind, ~0.6 KB per keystroke (found by bench/soak.py).
+        # Finished futures are swept here; the dict only ever holds the few requests still running.
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        finished = [key for key, future in self._request_futures.items() if future.done()]
+        for key in finished:
+            del self._request_futures[key]
+
+    def _answer_error(self, msg_id: Any, error: JsonRpcException) -> None:
+        try:
+            self._send_response(msg_id, error=error.to_response_error())
+        except Exception:  # an id that cannot even be echoed back: nothing more we can do
+            log.warning("could not answer message %r", msg_id, exc_info=True)
+
+
+_ANSWERED = object()  # returned by RouterProtocol.structure_message for a message it already answered
+
+
+def _structure_problem(error: JsonRpcException) -> str:
+    """What did not fit, e.g. "invalid value for type, expected int @ $.params.position.line"."""
+    from cattrs import transform_error
+    from cattrs.errors import ClassValidationError
+
+    cause = error.__cause__
+    if isinstance(cause, ClassValidationError):
+        return "; ".join(transform_error(cause)[:5])
+    return str(cause or error)
 
 
 class RouterServer(LanguageServer):
@@ -175,7 +255,7 @@ class RouterServer(LanguageServer):
             from ..ledger.report_text import render_text
 
             _, data = read_report_input(path, None, "model")
-            return render_text(build_report(data, by="model"), width=100)
+            return render_text(build_report(data, by="model"), width=140)
 
         return await asyncio.to_thread(render)
 
@@ -285,6 +365,9 @@ def _register_lifecycle(server: RouterServer) -> None:
 
     @server.feature(types.INITIALIZED)
     def on_initialized(ls: RouterServer, params: types.InitializedParams) -> None:
+        if ls.jobs is not None:  # a repeated `initialized` must not start the background work twice
+            log.warning("ignoring a repeated 'initialized' notification")
+            return
         for problem in getattr(ls, "_pending_problems", []):
             ls.show_config_error(problem)
         services = ls.services
@@ -371,7 +454,54 @@ def server_status(ls: RouterServer) -> dict[str, Any]:
         "workspaceFolders": [str(root) for root in services.workspace_roots],
         "workspaceTrusted": services.client.workspace_trusted,
         "documents": documents,
+        "runningJobs": ls.running_jobs(),
+        "circuits": circuit_states() if callable(circuit_states := getattr(services.model_client,
+                                                                            "circuit_states", None)) else [],
+        "process": process_figures(ls),
     }
+
+
+def process_figures(ls: RouterServer) -> dict[str, int | None]:
+    """What the process holds, for leak checks (bench/soak.py): tasks, descriptors, children, memory.
+
+    From /proc (Linux); None where it is not available."""
+    figures: dict[str, int | None] = {
+        "asyncioTasks": len(asyncio.all_tasks()), "backgroundTasks": len(ls._tasks),
+        "trackedRequests": len(ls.protocol._request_futures),  # pygls' futures by message id
+        "openFds": None, "openSockets": None, "childProcesses": None, "rssKb": None, "rssPeakKb": None,
+    }
+    try:
+        links = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                links.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:  # closed between listdir and readlink
+                continue
+        figures["openFds"] = len(links)
+        figures["openSockets"] = sum(link.startswith("socket:") for link in links)
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            memory = {line.split(":")[0]: line.split()[1] for line in status if line.startswith(("VmRSS", "VmHWM"))}
+        figures["rssKb"] = int(memory["VmRSS"]) if "VmRSS" in memory else None
+        figures["rssPeakKb"] = int(memory["VmHWM"]) if "VmHWM" in memory else None
+        figures["childProcesses"] = _child_count(os.getpid())
+    except OSError:
+        pass
+    return figures
+
+
+def _child_count(pid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rpartition(")")[2].split()  # after "pid (comm)", comm may hold spaces
+        except OSError:
+            continue
+        if len(fields) > 1 and fields[1] == str(pid):  # fields: state, ppid, ...
+            count += 1
+    return count
 
 
 def _file_mtime(path: Path) -> int | None:

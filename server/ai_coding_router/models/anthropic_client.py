@@ -15,6 +15,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..context.redact import redact
 from ..errors import (
     ModelConnectionError,
     ModelError,
@@ -27,6 +28,7 @@ from ..errors import (
     ModelUnavailable,
 )
 from .base import ModelRequest, ModelResult, StopReason, TextCallback, Usage
+from .circuit import CircuitBreaker, CircuitBreakers, CircuitSettings, Ticket
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
@@ -42,24 +44,36 @@ MAX_RETRY_WAIT_S = 30.0  # a longer retry-after is reported to the caller instea
 
 
 def request_params(request: ModelRequest) -> dict[str, Any]:
-    """The Messages API body for a request; the stable system prefix is marked for prompt caching."""
+    """The Messages API body for a request; the stable system prefix is marked for prompt caching.
+
+    This is where every prompt leaves the machine, so credential-looking literals (AWS keys, private key
+    blocks, tokens, ``apiKey = "..."``) are masked here whatever built the prompt: the completion and
+    quick-fix prompts carry the file around the cursor verbatim (found by tests/e2e/test_secrets.py).
+    """
     system: list[dict[str, Any]] = []
     if request.system_stable:
         system.append(
-            {"type": "text", "text": request.system_stable, "cache_control": {"type": "ephemeral"}}
+            {"type": "text", "text": _mask(request.system_stable), "cache_control": {"type": "ephemeral"}}
         )
     if request.system_dynamic:
-        system.append({"type": "text", "text": request.system_dynamic})
+        system.append({"type": "text", "text": _mask(request.system_dynamic)})
     params: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens,
-        "messages": [{"role": m.role, "content": m.text} for m in request.messages],
+        "messages": [{"role": m.role, "content": _mask(m.text)} for m in request.messages],
     }
     if system:
         params["system"] = system
     if request.stop_sequences:
         params["stop_sequences"] = list(request.stop_sequences)
     return params
+
+
+def _mask(text: str) -> str:
+    """``redact`` line by line, as the context engine does: each line is memoised, so a prompt that changed
+    by one keystroke costs one line's scan (the whole 8 KB text costs ~4 ms). A key block is still masked:
+    its BEGIN line by the key-block pattern, its body lines by the base64-line rule."""
+    return "\n".join(redact(line) for line in text.split("\n"))
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -106,6 +120,10 @@ def translate_error(exc: BaseException) -> ModelError:
     return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
 
 
+class DeadlineTimeout(ModelTimeout):
+    """Our own deadline passed before any text came: says nothing about the API's health (circuit breaker)."""
+
+
 def _error_detail(body: object) -> str:
     if isinstance(body, dict):
         error = body.get("error")
@@ -123,11 +141,14 @@ class AnthropicModelClient:
         api_key: str | None = None,
         base_url: str | None = None,
         timeout_s: float = 120.0,
+        circuits: CircuitBreakers | None = None,
     ) -> None:
         self._api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY") or None
         self._base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self._timeout_s = timeout_s
         self._sdk: AsyncAnthropic | None = None
+        # Repeated API failures pause calls to that model for a short cool-down (models/circuit.py).
+        self.circuits = circuits if circuits is not None else CircuitBreakers(CircuitSettings.from_env())
 
     def __repr__(self) -> str:  # never show the key
         return f"AnthropicModelClient(base_url={self._base_url!r}, key={'set' if self._api_key else 'missing'})"
@@ -169,13 +190,14 @@ class AnthropicModelClient:
             raise ModelUnavailable(NO_KEY_MESSAGE)
         started = time.monotonic()
         deadline = started + request.deadline_s if request.deadline_s is not None else None
+        breaker = self.circuits.for_model(request.model)
         attempt = 0
         while True:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise ModelTimeout(f"no answer within the {request.deadline_s:.2f} s budget")
+                raise DeadlineTimeout(f"no answer within the {request.deadline_s:.2f} s budget")
             try:
-                return await self._stream_once(request, on_text, started, remaining)
+                return await self._attempt(breaker, request, on_text, started, remaining)
             except ModelError as error:
                 wait = self._retry_wait(error, attempt, request.max_retries, deadline)
                 if wait is None:
@@ -183,6 +205,30 @@ class AnthropicModelClient:
                 log.info("model call failed (%s); retry %d in %.2f s", error, attempt + 1, wait)
                 await asyncio.sleep(wait)
                 attempt += 1
+
+    async def _attempt(
+        self,
+        breaker: CircuitBreaker,
+        request: ModelRequest,
+        on_text: TextCallback | None,
+        started: float,
+        remaining_s: float | None,
+    ) -> ModelResult:
+        """One HTTP call, admitted by the model's circuit breaker and reported back to it."""
+        ticket = breaker.admit()  # raises CircuitOpen: no request is sent
+        try:
+            result = await self._stream_once(request, on_text, started, remaining_s)
+        except ModelError as error:
+            _judge(breaker, ticket, error)
+            raise
+        except BaseException:  # cancelled (superseded, $/cancelRequest, job cancel): no verdict
+            breaker.abandoned(ticket)
+            raise
+        breaker.succeeded(ticket)
+        return result
+
+    def circuit_states(self) -> list[dict[str, object]]:
+        return self.circuits.as_json()
 
     @staticmethod
     def _retry_wait(error: ModelError, attempt: int, max_retries: int, deadline: float | None) -> float | None:
@@ -212,7 +258,7 @@ class AnthropicModelClient:
                 await self._consume(request, on_text, state)
         except TimeoutError:
             if not state.text_parts:
-                raise ModelTimeout(f"no answer within the {request.deadline_s:.2f} s budget") from None
+                raise DeadlineTimeout(f"no answer within the {request.deadline_s:.2f} s budget") from None
             state.stop_reason = "deadline"
         except ModelError:
             raise
@@ -244,6 +290,15 @@ class AnthropicModelClient:
                     state.finished = True
         if not state.finished:
             raise ModelStreamBroken("the API's stream ended before message_stop")
+
+
+def _judge(breaker: CircuitBreaker, ticket: Ticket, error: ModelError) -> None:
+    if isinstance(error, DeadlineTimeout):
+        breaker.abandoned(ticket)
+    elif error.retryable:
+        breaker.failed(ticket, "overloaded" if isinstance(error, ModelOverloaded) else "")
+    else:  # a 4xx answer: the API is up
+        breaker.succeeded(ticket)
 
 
 class _StreamState:
