@@ -140,6 +140,8 @@ class RawLsp:
         if self.alive:
             self.process.kill()
             await self.process.wait()
+        if self.process.stdin is not None:  # close our end of the pipe before the loop goes away
+            self.process.stdin.close()
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
