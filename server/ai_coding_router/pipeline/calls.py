@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..config import Config
-from ..errors import ModelOverloaded, RouterError
+from ..errors import ModelOverloaded, ModelTimeout, RouterError
 from ..ledger.budget import BudgetDecision
 from ..ledger.pricing import estimate_cost
 from ..ledger.records import CallRecord, CallRole, Outcome, new_call_id
@@ -135,7 +135,16 @@ class Caller:
         return request, ""
 
     async def call(self, request: ModelRequest, role: CallRole) -> tuple[ModelResult, str]:
-        """The result and a note on how it was obtained ("" normally). Raises ``ModelError``/``BudgetBlocked``."""
+        """The result and a note on how it was obtained ("" normally). Raises ``ModelError``/``BudgetBlocked``.
+
+        A reply cut off by the deadline is an error here: a background result is complete or it is nothing.
+        """
+        result, note = await self._call(request, role)
+        if result.stop_reason == "deadline":
+            raise ModelTimeout(f"the {role} reply was cut off by the {BACKGROUND_DEADLINE_S:.0f} s deadline")
+        return result, note
+
+    async def _call(self, request: ModelRequest, role: CallRole) -> tuple[ModelResult, str]:
         request = replace(
             request, max_retries=self.config.api.max_retries, deadline_s=BACKGROUND_DEADLINE_S,
             tags={**request.tags, "role": role},

@@ -346,3 +346,20 @@ async def test_escalation_on_fail_syntax_sends_a_type_error_to_the_deep_model_af
     assert "TS2322" in sent_text(fake_api.requests[2].body)
     assert result.status == "validated" and result.outcome == "escalated"
     assert [c.outcome for c in recorder.calls] == ["repaired", "escalated", "validated"]
+
+
+async def test_a_reply_cut_off_by_the_deadline_is_never_applied(
+    workspace: Path, fake_api: FakeAnthropic, make_deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ai_coding_router.pipeline import calls
+
+    monkeypatch.setattr(calls, "BACKGROUND_DEADLINE_S", 1.0)
+    complete_block = block("src/math.ts", SUM_LOOP, SUM_REDUCE)
+    # A whole, valid block arrives, then the stream stalls: the deadline cuts the reply off.
+    from tests.fake_anthropic import count_tokens
+
+    stalled = Reply(text=complete_block + "\nmore words " * 50, stall_after_tokens=count_tokens(complete_block) + 2)
+    fake_api.set_default(stalled)
+    result = await run_task(spec(workspace, instruction="use reduce"), make_deps(), lambda stage, message: None)
+    assert result.status == "failed"
+    assert not result.applicable and not result.new_texts
