@@ -138,7 +138,7 @@ async def test_request_superseded_by_typing_closes_the_stream(
         disconnected = await fake_api.wait_for_disconnect_async(0, timeout=5)
         assert disconnected.tokens_after_disconnect == 0
         assert disconnected.streamed_tokens < disconnected.planned_tokens
-        assert second == ["ser.name;"] or second == ["user.name;"] or second
+        assert second, "the newer request is answered"
 
 
 async def test_cancel_request_closes_the_stream(tmp_path: Path, fake_api: FakeAnthropic, client_name: str) -> None:

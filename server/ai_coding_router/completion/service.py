@@ -17,7 +17,7 @@ from typing import Literal
 
 from ..config import Config
 from ..errors import ModelError, ModelUnavailable
-from ..models.base import ModelClient, ModelResult, Usage
+from ..models.base import ModelClient, ModelRequest, ModelResult, Usage
 from .cache import CompletionCache, InFlight
 from .debounce import AdaptiveDebounce
 from .postprocess import clean_completion, clean_partial, strip_stream_preamble
@@ -178,7 +178,7 @@ class CompletionService:
             log.exception("context gathering failed for %s", query.uri)
             return ()
 
-    async def _run_model(self, query: CompletionQuery, request: object) -> ModelResult | None:
+    async def _run_model(self, query: CompletionQuery, request: ModelRequest) -> ModelResult | None:
         self._supersede(query.uri)
         running: _Running | None = None
 
@@ -187,9 +187,6 @@ class CompletionService:
                 running.streamed = strip_stream_preamble(text)
             return True
 
-        from ..models.base import ModelRequest
-
-        assert isinstance(request, ModelRequest)
         task = asyncio.ensure_future(self._client.complete(request, on_text))
         running = _Running(query, task)
         self._running[query.uri] = running

@@ -145,6 +145,7 @@ class RouterServer(LanguageServer):
         self._config_mtime: int | None = None
         self._shown_once: set[str] = set()
         self.last_model: str | None = None
+        self._pending_problems: list[ConfigError] = []  # config problems found in initialize, shown at initialized
         self._ledger: Ledger | None = None
         self.jobs: JobsBridge | None = None
 
@@ -368,7 +369,7 @@ def _register_lifecycle(server: RouterServer) -> None:
         if ls.jobs is not None:  # a repeated `initialized` must not start the background work twice
             log.warning("ignoring a repeated 'initialized' notification")
             return
-        for problem in getattr(ls, "_pending_problems", []):
+        for problem in ls._pending_problems:
             ls.show_config_error(problem)
         services = ls.services
         if not services.model_client.available:
