@@ -41,3 +41,6 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # pygls logs every message it sends, whole, at INFO: the user's code in the editor's log panel and a
+    # formatted copy of every response. Its chatter is shown only when DEBUG is asked for.
+    logging.getLogger("pygls").setLevel(logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,14 @@ async def test_security_scoped_code_still_uses_the_fast_model(
     assert [r.model for r in fake_api.requests] == [SONNET]
 
 
+def ledger_calls(workspace: Path) -> list[dict[str, Any]]:
+    """The calls the server wrote to its ledger (read after the session ended), oldest first."""
+    path = workspace / ".ai-coding-router" / "ledger.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute("SELECT * FROM calls ORDER BY id")]
+
+
 async def test_request_superseded_by_typing_closes_the_stream(
     tmp_path: Path, fake_api: FakeAnthropic, client_name: str
 ) -> None:
@@ -132,13 +142,25 @@ async def test_request_superseded_by_typing_closes_the_stream(
         first = asyncio.ensure_future(complete(client, uri, line, character))
         await fake_api.wait_for_requests_async(1, timeout=10)
         await asyncio.sleep(0.2)  # tokens are flowing
-        insert(client, uri, 2, line, character, "u")
+        # "(" does not continue the older suggestion ("user.name + …"), so its stream cannot be reused.
+        typed_at = time.monotonic()
+        insert(client, uri, 2, line, character, "(")
         second = await complete(client, uri, line, character + 1)
         assert await first == []  # the older request answers empty, not an error
         disconnected = await fake_api.wait_for_disconnect_async(0, timeout=5)
+        assert disconnected.client_disconnected_at is not None
+        assert disconnected.client_disconnected_at - typed_at < 1.0  # closed by the newer request, not a deadline
         assert disconnected.tokens_after_disconnect == 0
         assert disconnected.streamed_tokens < disconnected.planned_tokens
         assert second, "the newer request is answered"
+    # The superseded call still billed its prompt: it is in the ledger as cancelled, beside the answered one.
+    calls = ledger_calls(workspace)
+    assert [c["outcome"] for c in calls] == ["cancelled", "ok"]
+    assert all(c["task_kind"] == "inline_completion" and c["model"] == SONNET for c in calls)
+    cancelled = calls[0]
+    assert cancelled["input_tokens"] + cancelled["cache_write_tokens"] + cancelled["cache_read_tokens"] > 0
+    assert 0 < cancelled["output_tokens"] <= disconnected.streamed_tokens + 1
+    assert all(0 < c["latency_ms"] < 10_000 for c in calls)
 
 
 async def test_cancel_request_closes_the_stream(tmp_path: Path, fake_api: FakeAnthropic, client_name: str) -> None:
@@ -162,6 +184,7 @@ async def test_cancel_request_closes_the_stream(tmp_path: Path, fake_api: FakeAn
         assert record.client_disconnected_at is not None
         assert record.client_disconnected_at - cancelled_at < 1.0
         assert record.tokens_after_disconnect == 0
+    assert [c["outcome"] for c in ledger_calls(workspace)] == ["cancelled"]
 
 
 async def test_result_for_an_older_version_is_dropped(

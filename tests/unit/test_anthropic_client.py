@@ -10,13 +10,20 @@ import pytest
 from ai_coding_router.errors import (
     ModelOverloaded,
     ModelRateLimited,
+    ModelRequestError,
     ModelServerError,
     ModelStreamBroken,
     ModelTimeout,
     ModelUnavailable,
 )
-from ai_coding_router.models.anthropic_client import NO_KEY_MESSAGE, AnthropicModelClient
-from ai_coding_router.models.base import Message, ModelRequest
+from ai_coding_router.models.anthropic_client import (
+    NO_KEY_MESSAGE,
+    AnthropicModelClient,
+    _StreamState,
+    apply_event,
+    stream_error,
+)
+from ai_coding_router.models.base import Message, ModelRequest, Usage
 from tests.fake_anthropic import FakeAnthropic, Reply
 
 SONNET = "claude-sonnet-4-6"
@@ -225,3 +232,95 @@ async def test_unreachable_endpoint_is_a_connection_error() -> None:
     with pytest.raises(ModelConnectionError):
         await client.complete(request())
     await client.aclose()
+
+
+async def test_a_cancelled_stream_reports_what_was_billed(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="word " * 200, per_token_s=0.01))
+    client = make_client(fake_api)
+    billed: list[Usage] = []
+    task = asyncio.create_task(client.complete(request(max_tokens=1000, on_cancelled=billed.append)))
+    await fake_api.wait_for_requests_async(1, timeout=5)
+    await asyncio.sleep(0.15)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await fake_api.wait_for_disconnect_async(0, timeout=5)
+    recorded = fake_api.requests[0]
+    # The same prompt answered in full reports the prompt's size the same way.
+    fake_api.script(SONNET, Reply(text="done"))
+    full = (await client.complete(request(max_tokens=1000))).usage
+    await client.aclose()
+    assert len(billed) == 1
+    usage = billed[0]
+    assert usage.model == SONNET
+    prompt = usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+    assert prompt == full.input_tokens + full.cache_creation_input_tokens + full.cache_read_input_tokens > 0
+    assert 0 < usage.output_tokens <= recorded.streamed_tokens + 1
+
+
+async def test_a_call_cancelled_before_the_api_answered_reports_nothing(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="late", fault="timeout"))
+    client = make_client(fake_api)
+    billed: list[Usage] = []
+    task = asyncio.create_task(client.complete(request(on_cancelled=billed.append)))
+    await fake_api.wait_for_requests_async(1, timeout=5)
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await client.aclose()
+    assert billed == []
+
+
+def test_stream_events_fold_into_usage_and_text() -> None:
+    state = _StreamState(SONNET, time.monotonic())
+    events = [
+        ("message_start", {"message": {"usage": {"input_tokens": 120, "cache_read_input_tokens": 80,
+                                                 "cache_creation_input_tokens": None, "output_tokens": 1}}}),
+        ("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "return "}}),
+        ("content_block_delta", {"index": 0, "delta": {"type": "input_json_delta", "partial_json": "{"}}),
+        ("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "total;"}}),
+        ("content_block_stop", {"index": 0}),
+        ("message_delta", {"delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}}),
+        ("message_stop", {}),
+    ]
+    added = [apply_event(kind, data, state) for kind, data in events]
+    assert added == [False, False, True, False, True, False, False, False]
+    result = state.result()
+    assert result.text == "return total;"
+    assert result.stop_reason == "end_turn"
+    assert (result.usage.input_tokens, result.usage.cache_read_input_tokens) == (120, 80)
+    assert result.usage.cache_creation_input_tokens == 0
+    assert result.usage.output_tokens == 3
+    assert result.usage.ttft_ms is not None and 0 <= result.usage.ttft_ms <= result.usage.latency_ms < 60_000
+    assert state.accepted and state.finished
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [("message_start", {"message": {}}), ("content_block_delta", {"delta": {"type": "text_delta"}}),
+     ("message_start", [])],
+)
+def test_an_event_of_an_unexpected_shape_is_a_broken_stream(kind: str, data: object) -> None:
+    with pytest.raises(ModelStreamBroken, match=kind):
+        apply_event(kind, data, _StreamState(SONNET, time.monotonic()))
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "status", "retryable"),
+    [
+        ('{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', ModelOverloaded, 529, True),
+        ('{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}', ModelRateLimited, 429, True),
+        ('{"type":"error","error":{"type":"api_error","message":"boom"}}', ModelServerError, 500, True),
+        ('{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}', ModelRequestError, 400, False),
+        ("not json at all", ModelStreamBroken, None, True),
+    ],
+)
+def test_error_events_map_to_errors_a_caller_can_act_on(
+    payload: str, error: type, status: int | None, retryable: bool
+) -> None:
+    found = stream_error(payload)
+    assert type(found) is error
+    assert found.status == status
+    assert found.retryable == retryable

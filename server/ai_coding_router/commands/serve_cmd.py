@@ -18,11 +18,12 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..logs import configure_logging
     from ..lsp.server import create_server
+    from ..lsp.stdio import start_io
 
     configure_logging(args.log_level)
     server = create_server()
     if args.tcp:
         server.start_tcp(args.host, args.port)
     else:
-        server.start_io()
+        start_io(server)
     return 0

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ..config import Config
@@ -72,7 +72,12 @@ Recorder = Callable[[CompletionCall], None]
 class _Running:
     query: CompletionQuery
     task: asyncio.Task[ModelResult]
-    streamed: str = ""
+    streamed: str = ""  # what the reply will insert, as far as it has streamed
+    changed: asyncio.Event = field(default_factory=asyncio.Event)  # set on every streamed delta
+
+    def agrees_with(self, typed: str) -> bool:
+        """The user's typing and the stream have not gone different ways (yet)."""
+        return self.streamed.startswith(typed) or typed.startswith(self.streamed)
 
 
 class CompletionService:
@@ -152,6 +157,8 @@ class CompletionService:
             self._cache.remember_shown(query.uri, query.prefix, query.suffix, cached)
             return CompletionAnswer(cached, "cache", "same prompt answered before")
 
+        # A superseded or cancelled call still bills its prompt: the ledger hears of it.
+        request = replace(request, on_cancelled=lambda usage: self._record(usage, "cancelled", query))
         result = await self._run_model(query, request)
         if result is None:
             return CompletionAnswer(None, "none", "superseded by a newer request")
@@ -185,6 +192,8 @@ class CompletionService:
         def on_text(delta: str, text: str) -> bool:
             if running is not None:
                 running.streamed = strip_stream_preamble(text)
+                self._inflight.update(running, running.streamed)
+                running.changed.set()
             return True
 
         task = asyncio.ensure_future(self._client.complete(request, on_text))
@@ -222,11 +231,20 @@ class CompletionService:
         if found is None:
             return None
         running, typed = found
-        if not running.streamed.startswith(typed) and not typed.startswith(running.streamed):
-            return None
         try:
             async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                result = await asyncio.shield(running.task)
+                # Wait only while the stream keeps agreeing with what was typed: when it goes another way
+                # the caller supersedes it at once instead of waiting for it to end.
+                while not running.task.done():
+                    if not running.agrees_with(typed):
+                        return None
+                    running.changed.clear()
+                    delta = asyncio.ensure_future(running.changed.wait())
+                    try:
+                        await asyncio.wait((running.task, delta), return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        delta.cancel()
+                result = running.task.result()
         except (TimeoutError, asyncio.CancelledError, ModelError):
             current = asyncio.current_task()
             if current is not None and current.cancelling():

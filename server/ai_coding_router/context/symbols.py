@@ -197,6 +197,22 @@ class FileSymbols:
         return (d for d in self.definitions if not d.container)
 
     @cached_property
+    def imported_locals(self) -> frozenset[str]:
+        """The local names this file's imports bind."""
+        return frozenset(b.local for r in self.imports for b in r.bindings)
+
+    @cached_property
+    def usage_outside_imports(self) -> Mapping[str, int]:
+        """How often each name is used outside its import statement (may be negative for unused imports)."""
+        counts = dict(self.references)
+        for record in self.imports:
+            for binding in record.bindings:
+                counts[binding.local] = counts.get(binding.local, 0) - 1
+                if binding.imported not in (binding.local, "*", "default"):
+                    counts[binding.imported] = counts.get(binding.imported, 0) - 1
+        return counts
+
+    @cached_property
     def by_name(self) -> Mapping[str, tuple[Definition, ...]]:
         """Top-level definitions by name (overloads and merged declarations share a name)."""
         table: dict[str, list[Definition]] = {}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 _SUBWORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
 _CAPS = re.compile(r"[A-Z]{2,}")
@@ -37,8 +38,10 @@ MARGIN = 1.25
 PER_TEXT = 3
 
 
+@lru_cache(maxsize=16384)
 def raw_estimate(text: str) -> float:
-    """The fitted (uncorrected) token count."""
+    """The fitted (uncorrected) token count. Memoised: the pruner estimates the same lines and signatures
+    on every request."""
     if not text:
         return 0.0
     value = (

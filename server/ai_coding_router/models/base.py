@@ -30,6 +30,9 @@ class Usage:
     batch: bool = False
 
 
+UsageCallback = Callable[[Usage], None]
+
+
 @dataclass(frozen=True)
 class Message:
     role: Literal["user", "assistant"]
@@ -49,6 +52,9 @@ class ModelRequest:
     deadline_s: float | None = None  # wall-clock budget for the whole call, retries included
     max_retries: int = 0  # retries inside the deadline, for retryable errors only
     tags: dict[str, str] = field(default_factory=dict)  # task_type etc.; never sent to the API
+    # Called when the call is cancelled after the API started answering, with what it had billed by then
+    # (input and cache tokens, the output so far): a superseded completion still costs its prompt.
+    on_cancelled: UsageCallback | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""CompletionService with a scripted model: in-flight reuse, supersede, and accounting of cancelled calls.
+
+The model here is a test double of the ``ModelClient`` protocol (timed text pieces); the HTTP side of the
+same behaviour is covered end to end in tests/e2e/test_inline_completion.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from ai_coding_router.completion.service import CompletionCall, CompletionQuery, CompletionService
+from ai_coding_router.config import Config
+from ai_coding_router.models.base import ModelRequest, ModelResult, TextCallback, Usage
+
+URI = "file:///w/src/user.ts"
+PREFIX = "export function greet(user: { name: string }): string {\n  return "
+SUFFIX = "\n}\n"
+SONNET = Config().routing.default_model
+
+
+@dataclass
+class ScriptedModel:
+    """Each call streams the next script: (seconds to wait, text piece) pairs."""
+
+    scripts: list[list[tuple[float, str]]]
+    calls: list[ModelRequest] = field(default_factory=list)
+    cancelled: int = 0
+
+    @property
+    def available(self) -> bool:
+        return True
+
+    async def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResult:
+        self.calls.append(request)
+        script = self.scripts[len(self.calls) - 1]
+        text = ""
+        try:
+            for wait, piece in script:
+                await asyncio.sleep(wait)
+                text += piece
+                if on_text is not None:
+                    on_text(piece, text)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            if request.on_cancelled is not None:
+                request.on_cancelled(Usage(model=request.model, input_tokens=100, output_tokens=len(text)))
+            raise
+        return ModelResult(text=text, usage=Usage(model=request.model, input_tokens=100, output_tokens=5),
+                           stop_reason="end_turn")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def query(typed: str = "", version: int = 1) -> CompletionQuery:
+    return CompletionQuery(uri=URI, path="/w/src/user.ts", language_id="typescript", version=version,
+                           prefix=PREFIX + typed, suffix=SUFFIX, trigger="invoked")
+
+
+def service(model: ScriptedModel, calls: list[CompletionCall]) -> CompletionService:
+    return CompletionService(model, Config, recorder=calls.append)
+
+
+SLOW_USER_NAME = [(0.05, "<inse"), (0.05, "rt>"), (0.1, "user"), (0.1, ".name"), (0.1, ";</insert>")]
+
+
+async def test_typing_along_a_running_stream_reuses_it() -> None:
+    model = ScriptedModel([SLOW_USER_NAME])
+    calls: list[CompletionCall] = []
+    completions = service(model, calls)
+    first = asyncio.ensure_future(completions.complete(query(), lambda: True))
+    await asyncio.sleep(0.02)
+    answer = await completions.complete(query("us", version=2), lambda: True)
+    assert answer.source == "inflight"
+    assert answer.text == "er.name;"
+    assert len(model.calls) == 1 and model.cancelled == 0
+    await first
+
+
+async def test_typing_away_from_a_running_stream_supersedes_it_at_once() -> None:
+    # The older reply's first text arrives at ~0.2 s and says "user"; the user typed "(".
+    model = ScriptedModel([[*SLOW_USER_NAME, (2.0, "")], [(0.01, "<insert>a + b);</insert>")]])
+    calls: list[CompletionCall] = []
+    completions = service(model, calls)
+    first = asyncio.ensure_future(completions.complete(query(), lambda: True))
+    await asyncio.sleep(0.02)
+    started = time.monotonic()
+    answer = await completions.complete(query("(", version=2), lambda: False)
+    elapsed = time.monotonic() - started
+    assert (await first).text is None  # superseded: answered empty
+    assert len(model.calls) == 2 and model.cancelled == 1
+    # It waited for the older stream only until that stream disagreed, never for its end (~2.4 s).
+    assert elapsed < 1.0
+    assert answer.source == "none"  # the document moved on (is_current is False): nothing to show
+    assert [c.outcome for c in calls] == ["cancelled", "dropped_stale"]
+    assert calls[0].usage.input_tokens == 100
+
+
+async def test_a_stream_still_agreeing_is_waited_for_within_the_budget() -> None:
+    model = ScriptedModel([SLOW_USER_NAME])
+    completions = service(model, [])
+    first = asyncio.ensure_future(completions.complete(query(), lambda: True))
+    await asyncio.sleep(0.02)
+    answer = await completions.complete(query("user.", version=2), lambda: True)
+    assert (answer.source, answer.text) == ("inflight", "name;")
+    assert len(model.calls) == 1
+    await first
