@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +182,14 @@ async def test_cancel_job_mid_stream_closes_the_stream_and_leaves_no_edit(
         assert finished["status"] == "cancelled"
         await asyncio.sleep(0.3)
         assert editor.received == []
+    # The generate call was cut mid-answer: still in the ledger, as cancelled, with the prompt it billed.
+    with contextlib.closing(sqlite3.connect(workspace / ".ai-coding-router" / "ledger.sqlite3")) as db:
+        calls = db.execute("SELECT role, outcome, input_tokens + cache_write_tokens + cache_read_tokens, "
+                           "output_tokens FROM calls").fetchall()
+    assert len(calls) == 1
+    role, outcome, prompt_tokens, output_tokens = calls[0]
+    assert (role, outcome) == ("generate", "cancelled")
+    assert prompt_tokens > 0 and 0 < output_tokens <= record.streamed_tokens + 1
 
 
 async def test_path_traversal_in_a_reply_is_refused(

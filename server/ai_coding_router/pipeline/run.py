@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Literal
 
 from .. import prompts as P
 from ..config import CheckName
 from ..errors import EditError, ModelError, ModelTimeout
 from ..ledger.records import CallRole, Outcome
-from ..models.base import ModelRequest, ModelResult
+from ..models.base import ModelRequest, ModelResult, Usage
 from ..patches import FileContent, PatchProblem, disk_files, parse_and_apply, problem_findings
 from ..validation.base import WHOLE_FILE, Candidate, Finding, ValidationReport
 from ..validation.runner import validate
@@ -151,7 +152,16 @@ class _Run:
             return await self._finish("failed", outcome, f"{type(error).__name__}: {error}")
 
     async def _call(self, request: ModelRequest, role: CallRole) -> ModelResult:
-        result, note = await self.caller.call(request, role)
+        billed: list[Usage] = []  # filled when the call is cancelled after the API started answering
+        request = replace(request, on_cancelled=billed.append)
+        try:
+            result, note = await self.caller.call(request, role)
+        except asyncio.CancelledError:
+            if billed:  # run_task writes it as ``cancelled``: its prompt was billed all the same
+                await self.calls.settle("cancelled")
+                cut = ModelResult(text="", usage=billed[-1], stop_reason="unknown")
+                self.calls.add(cut, role, "cancelled while answering", P.request_text(request))
+            raise
         self.calls.add(result, role, note, P.request_text(request))
         return result
 
