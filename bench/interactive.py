@@ -12,6 +12,9 @@ the fake's own time for that request, p50 and p99. Both phases run for ai-coding
 baseline (bench/naive_server.py: no debounce, no cancel, no cache) in the same run.
 
     .venv/bin/python bench/interactive.py [--keystrokes 400] [--invocations 40] [--seed 1]
+
+bench/interactive_stages.py breaks the phase-B overhead down by stage (request decoding, context, the SDK's
+request, the end of the stream, cleaning, the answer).
 """
 
 from __future__ import annotations

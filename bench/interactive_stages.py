@@ -1,0 +1,104 @@
+"""Where the invoked-completion overhead of bench/interactive.py goes, stage by stage (a diagnostic).
+
+Runs phase B of bench/interactive.py (explicit invocations on a 5,000-line file, the fake API with 150 ms
+to the first token and 15 ms per token) against bench/stage_probe_server.py, then prints the p50 / max of
+each step between consecutive stage marks, in the order they happen. The fake's own time (from the request
+it received to its last byte) is the step `fake_received -> message_stop` plus what overlaps it.
+
+    .venv/bin/python bench/interactive_stages.py [--invocations 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from tests.fake_anthropic import FakeAnthropic  # noqa: E402
+
+from interactive import Session, make_workspace, suggest_rest_of_line  # noqa: E402
+from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
+
+ORDER = ["request_read", "request_decoded", "service_enter", "context_enter", "context_exit", "prompt_enter",
+         "prompt_exit", "prompt_key_exit", "stream_enter", "fake_received", "message_stop", "stream_exit",
+         "clean_enter", "clean_exit", "service_exit", "answer_write_enter", "answer_write_exit"]
+
+
+async def measure(invocations: int, log_path: Path) -> list[Row]:
+    """(client sent, client got the answer, fake received, fake finished) per invocation."""
+    argv = [sys.executable, str(ROOT / "bench" / "stage_probe_server.py")]
+    rows = []
+    with FakeAnthropic() as fake, tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+        root = Path(tmp)
+        path, line = make_workspace(root)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+        env |= {"ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": "bench-key-0123456789",
+                "STAGE_LOG": str(log_path)}
+        client = await RawLspClient.start(argv, env, cwd=str(root))
+        await client.initialize(root.as_uri(), VSCODE_LIKE_CAPABILITIES)
+        uri = path.as_uri()
+        client.notify("textDocument/didOpen", {"textDocument": {
+            "uri": uri, "languageId": "typescript", "version": 1, "text": path.read_text()}})
+        await asyncio.sleep(3.0)
+        fake.clear()
+        fake.set_default(suggest_rest_of_line)
+        session = Session(client, uri, line)
+        for n in range(invocations):
+            session.new_line()
+            for char in f"// step {n} ":
+                session.type_char(char)
+            await asyncio.sleep(0.05)
+            before = len(fake.requests)
+            pending = session.inline(invoked=True)
+            await asyncio.wait_for(pending.future, 30)
+            if len(fake.requests) == before + 1:
+                record = fake.wait_for_finished(before, timeout=5)
+                assert pending.answered_at is not None and record.finished_at is not None
+                rows.append((pending.sent_at, pending.answered_at, record.received_at, record.finished_at))
+            await asyncio.sleep(0.4)
+        await client.close()
+    return rows
+
+
+Row = tuple[float, float, float, float]
+
+
+def steps_of(rows: list[Row], log_text: str) -> tuple[list[float], dict[str, list[float]]]:
+    overheads: list[float] = []
+    steps: dict[str, list[float]] = {}
+    marks = [(float(t), stage) for t, stage in (line.split() for line in log_text.splitlines())]
+    for sent, answered, received, finished in rows:
+        overheads.append((answered - sent - (finished - received)) * 1000)
+        seen = {stage: t for t, stage in marks if sent <= t <= answered + 0.001}
+        seen["fake_received"] = received
+        chain = [("client_sent", sent)] + [(s, seen[s]) for s in ORDER if s in seen] + [("client_got", answered)]
+        for (a, ta), (b, tb) in itertools.pairwise(chain):
+            steps.setdefault(f"{a} -> {b}", []).append((tb - ta) * 1000)
+    return overheads, steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--invocations", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "stages.log"
+        rows = asyncio.run(measure(args.invocations, log_path))
+        overheads, steps = steps_of(rows, log_path.read_text())
+    print(f"server overhead p50 {statistics.median(overheads):.2f} ms over {len(overheads)} invocations\n")
+    print(f"{'step':48} {'p50 ms':>8} {'max ms':>8}")
+    for step, values in steps.items():
+        print(f"{step:48} {statistics.median(values):8.3f} {max(values):8.3f}")
+
+
+if __name__ == "__main__":
+    main()
