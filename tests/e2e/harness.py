@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -128,3 +129,11 @@ def open_document(lsp_client: LanguageClient, path: Path, language_id: str = "ty
         )
     )
     return uri
+
+
+def ledger_calls(workspace: Path) -> list[dict[str, Any]]:
+    """The calls the server wrote to its default ledger (read after the session ended), oldest first."""
+    path = workspace / ".ai-coding-router" / "ledger.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(row) for row in db.execute("SELECT * FROM calls ORDER BY id")]

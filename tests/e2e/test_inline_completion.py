@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from .harness import (
     CLIENTS,
     capabilities_for,
     copy_workspace,
+    ledger_calls,
     lsp_session,
     open_document,
     server_env,
@@ -120,14 +119,6 @@ async def test_security_scoped_code_still_uses_the_fast_model(
         uri = open_document(client, path)
         assert await complete(client, uri, 2, 9)
     assert [r.model for r in fake_api.requests] == [SONNET]
-
-
-def ledger_calls(workspace: Path) -> list[dict[str, Any]]:
-    """The calls the server wrote to its ledger (read after the session ended), oldest first."""
-    path = workspace / ".ai-coding-router" / "ledger.sqlite3"
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(row) for row in db.execute("SELECT * FROM calls ORDER BY id")]
 
 
 async def test_request_superseded_by_typing_closes_the_stream(

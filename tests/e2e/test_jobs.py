@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,16 @@ from ai_coding_router.edits import TextEdit, apply_text_edits
 from ai_coding_router.edits.positions import Position, Range
 from tests.fake_anthropic import FakeAnthropic, Reply
 
-from .harness import CLIENTS, as_plain, copy_workspace, lsp_session, open_document, server_env, server_state
+from .harness import (
+    CLIENTS,
+    as_plain,
+    copy_workspace,
+    ledger_calls,
+    lsp_session,
+    open_document,
+    server_env,
+    server_state,
+)
 
 FAST, DEEP = "claude-sonnet-4-6", "claude-opus-4-7"
 KEY = "sk-ant-e2e-jobs-0123456789abcdef"
@@ -183,13 +190,11 @@ async def test_cancel_job_mid_stream_closes_the_stream_and_leaves_no_edit(
         await asyncio.sleep(0.3)
         assert editor.received == []
     # The generate call was cut mid-answer: still in the ledger, as cancelled, with the prompt it billed.
-    with contextlib.closing(sqlite3.connect(workspace / ".ai-coding-router" / "ledger.sqlite3")) as db:
-        calls = db.execute("SELECT role, outcome, input_tokens + cache_write_tokens + cache_read_tokens, "
-                           "output_tokens FROM calls").fetchall()
-    assert len(calls) == 1
-    role, outcome, prompt_tokens, output_tokens = calls[0]
-    assert (role, outcome) == ("generate", "cancelled")
-    assert prompt_tokens > 0 and 0 < output_tokens <= record.streamed_tokens + 1
+    calls = ledger_calls(workspace)
+    assert [(c["role"], c["outcome"]) for c in calls] == [("generate", "cancelled")]
+    call = calls[0]
+    assert call["input_tokens"] + call["cache_write_tokens"] + call["cache_read_tokens"] > 0
+    assert 0 < call["output_tokens"] <= record.streamed_tokens + 1
 
 
 async def test_path_traversal_in_a_reply_is_refused(
