@@ -254,7 +254,7 @@ def prune(snapshot: IndexSnapshot, request: ContextRequest) -> ContextResult:
 
     ranking = _Ranking(view, rel, lines, line, end_line, symbols, request.task, options)
     candidates = ranking.candidates()
-    texts = _Texts(view, {rel: lines if "\r" not in request.text else split_lines(request.text)})
+    texts = _Texts(view, {rel: split_lines(request.text, lines)})
     for candidate in candidates:
         _place(packer, candidate, texts, options, ranking.near)
     if request.task in ("refactor", "fix", "review"):
@@ -360,9 +360,10 @@ class _Texts:
         return found
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines without their ``\r``; the per-line strip only when the text has one (a 5,000-line file: 0.5 ms)."""
-    lines = text.split("\n")
+def split_lines(text: str, split: list[str] | None = None) -> list[str]:
+    """Lines without their ``\r`` (``split``: ``text`` already split on newlines). The per-line strip only
+    when the text has a ``\r``: on a 5,000-line file it costs 0.5 ms."""
+    lines = split if split is not None else text.split("\n")
     return [t.rstrip("\r") for t in lines] if "\r" in text else lines
 
 

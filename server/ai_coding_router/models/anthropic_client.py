@@ -98,19 +98,9 @@ def translate_error(exc: BaseException) -> ModelError:
     if isinstance(exc, ModelError):
         return exc
     if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
         response = getattr(exc, "response", None)
-        retry_after = _retry_after(getattr(response, "headers", None))
         detail = _error_detail(exc.body) or exc.message
-        if isinstance(exc, anthropic.RateLimitError) or status == 429:
-            return ModelRateLimited(f"rate limited by the API (429): {detail}", status=429, retry_after_s=retry_after)
-        if isinstance(exc, anthropic.OverloadedError) or status == 529 or "overloaded" in detail.lower():
-            return ModelOverloaded(f"the API is overloaded (529): {detail}", status=529, retry_after_s=retry_after)
-        if status >= 500:
-            return ModelServerError(f"the API failed ({status}): {detail}", status=status, retry_after_s=retry_after)
-        if status == 401:
-            return ModelRequestError("the API rejected the key (401): check ANTHROPIC_API_KEY", status=401)
-        return ModelRequestError(f"the API refused the request ({status}): {detail}", status=status)
+        return status_error(exc.status_code, detail, _retry_after(getattr(response, "headers", None)))
     if isinstance(exc, anthropic.APITimeoutError | httpx2.TimeoutException):
         return ModelTimeout("the API did not answer in time")
     if isinstance(exc, anthropic.APIConnectionError | httpx2.NetworkError):
@@ -118,6 +108,19 @@ def translate_error(exc: BaseException) -> ModelError:
     if isinstance(exc, httpx2.TransportError | httpx2.StreamError | json.JSONDecodeError):
         return ModelStreamBroken(f"the API's stream broke off: {type(exc).__name__}: {exc}")
     return ModelError(f"model call failed: {type(exc).__name__}: {exc}")
+
+
+def status_error(status: int, detail: str, retry_after: float | None = None) -> ModelError:
+    """The error an API answer with ``status`` stands for: an HTTP status, or a stream's error event."""
+    if status == 429:
+        return ModelRateLimited(f"rate limited by the API (429): {detail}", status=429, retry_after_s=retry_after)
+    if status == 529 or "overloaded" in detail.lower():
+        return ModelOverloaded(f"the API is overloaded (529): {detail}", status=529, retry_after_s=retry_after)
+    if status >= 500:
+        return ModelServerError(f"the API failed ({status}): {detail}", status=status, retry_after_s=retry_after)
+    if status == 401:
+        return ModelRequestError("the API rejected the key (401): check ANTHROPIC_API_KEY", status=401)
+    return ModelRequestError(f"the API refused the request ({status}): {detail}", status=status)
 
 
 class DeadlineTimeout(ModelTimeout):
@@ -327,11 +330,11 @@ def apply_event(kind: str, data: Any, state: _StreamState) -> bool:
     return False
 
 
-STREAM_ERRORS: dict[str, tuple[type[ModelError], int, str]] = {
-    "overloaded_error": (ModelOverloaded, 529, "the API is overloaded (529)"),
-    "rate_limit_error": (ModelRateLimited, 429, "rate limited by the API (429)"),
-    "api_error": (ModelServerError, 500, "the API failed (500)"),
-    "timeout_error": (ModelServerError, 504, "the API timed out (504)"),
+# The HTTP status each documented error type of the Messages API comes with.
+STREAM_ERROR_STATUS = {
+    "invalid_request_error": 400, "authentication_error": 401, "permission_error": 403, "not_found_error": 404,
+    "request_too_large": 413, "rate_limit_error": 429, "api_error": 500, "timeout_error": 504,
+    "overloaded_error": 529,
 }
 
 
@@ -341,14 +344,10 @@ def stream_error(data: str) -> ModelError:
         body = json.loads(data)
     except ValueError:
         return ModelStreamBroken(f"the API's stream sent an unreadable error event: {data[:200]!r}")
-    detail = _error_detail(body) or data[:200]
     error = body.get("error") if isinstance(body, dict) else None
     kind = error.get("type") if isinstance(error, dict) else None
-    found = STREAM_ERRORS.get(kind) if isinstance(kind, str) else None
-    if found is not None:
-        cls, status, what = found
-        return cls(f"{what}: {detail}", status=status)
-    return ModelRequestError(f"the API stopped the answer: {detail}", status=400)
+    return status_error(STREAM_ERROR_STATUS.get(kind, 400) if isinstance(kind, str) else 400,
+                        _error_detail(body) or data[:200])
 
 
 def _judge(breaker: CircuitBreaker, ticket: Ticket, error: ModelError) -> None:
