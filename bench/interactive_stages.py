@@ -30,7 +30,8 @@ from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
 
 ORDER = ["request_read", "request_decoded", "service_enter", "context_enter", "context_exit", "prompt_enter",
          "prompt_exit", "prompt_key_exit", "stream_enter", "fake_received", "message_stop", "stream_exit",
-         "clean_enter", "clean_exit", "service_exit", "answer_write_enter", "answer_write_exit"]
+         "clean_enter", "clean_exit", "record_enter", "record_exit", "service_exit", "answer_write_enter",
+         "answer_write_exit"]
 
 
 async def measure(invocations: int, log_path: Path) -> list[Row]:

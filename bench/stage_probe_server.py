@@ -81,6 +81,7 @@ def install() -> None:
     around(service, "build_completion_request", "prompt")
     around(service, "prompt_key", "prompt_key")
     around(service, "clean_completion", "clean")
+    around(service.CompletionService, "_record", "record")
     around(anthropic_client.AnthropicModelClient, "_consume", "stream")
     apply_event = anthropic_client.apply_event
 

@@ -106,6 +106,33 @@ async def test_completion_uses_the_fast_model_and_pruned_context(
     assert request.body["max_tokens"] == 128
 
 
+async def test_prompt_is_prepared_in_the_typing_pause(
+    tmp_path: Path, fake_api: FakeAnthropic, client_name: str
+) -> None:
+    """After a keystroke and a pause the prompt for the cursor is built; the explicit request uses it."""
+    workspace = copy_workspace(tmp_path / "ws")
+    path, line, character = blank_return(workspace)
+    fake_api.script(SONNET, Reply(text="<insert>user.name;</insert>"))
+    async with lsp_session(workspace, client=client_name, env=env_for(fake_api)) as client:
+        uri = open_document(client, path)
+        await wait_ready(client, "indexReady")
+        insert(client, uri, 2, line, character, "`${")
+        await prompts_built(client, 1)
+        assert await complete(client, uri, line, character + 3) == ["user.name;"]
+        status = (await server_state(client))["completion"]
+    assert status == {"modelCalls": 1, "promptsBuilt": 1}  # the request built no prompt of its own
+    sent = fake_api.requests[0].body
+    assert "return `${<|cursor|>" in sent["messages"][0]["content"]
+    assert "export function clamp(value: number, range: Range): number { … }" in sent["system"][0]["text"]
+
+
+async def prompts_built(client: LanguageClient, count: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (await server_state(client))["completion"]["promptsBuilt"] < count:
+        assert time.monotonic() < deadline, f"fewer than {count} prompts built"
+        await asyncio.sleep(0.02)
+
+
 async def test_security_scoped_code_still_uses_the_fast_model(
     tmp_path: Path, fake_api: FakeAnthropic, client_name: str
 ) -> None:

@@ -388,6 +388,17 @@ def clean_completion(
     return chosen
 
 
+def warm_syntax_base(prefix: str, suffix: str, language_id: str) -> None:
+    """Parse the region around the cursor with nothing inserted, ahead of a reply for it.
+
+    The count is cached (``SyntaxJudge``): done while the model is still answering, cleaning the reply
+    costs one parse instead of two.
+    """
+    grammar = grammar_for_language(language_id)
+    if grammar is not None:
+        SyntaxJudge(prefix, suffix, grammar)
+
+
 def clean_partial(raw: str, *, prefix: str, suffix: str, language_id: str) -> str | None:
     """What is usable from a stream stopped by the deadline: ``clean_completion(..., partial=True)``."""
     return clean_completion(raw, prefix=prefix, suffix=suffix, language_id=language_id, partial=True)

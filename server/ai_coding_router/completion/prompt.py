@@ -105,7 +105,7 @@ def build_completion_request(
     context_snippets: Sequence[tuple[str, str]],
     model: str,
     max_tokens: int,
-    deadline_s: float,
+    deadline_s: float | None,
     prefix_budget: int = PREFIX_BUDGET_CHARS,
     suffix_budget: int = SUFFIX_BUDGET_CHARS,
     context_budget: int = CONTEXT_BUDGET_CHARS,

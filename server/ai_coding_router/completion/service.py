@@ -20,7 +20,7 @@ from ..errors import ModelError, ModelUnavailable
 from ..models.base import ModelClient, ModelRequest, ModelResult, Usage
 from .cache import CompletionCache, InFlight
 from .debounce import AdaptiveDebounce
-from .postprocess import clean_completion, clean_partial, strip_stream_preamble
+from .postprocess import clean_completion, clean_partial, strip_stream_preamble, warm_syntax_base
 from .prompt import build_completion_request, prompt_key
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 Trigger = Literal["automatic", "invoked"]
 Source = Literal["model", "cache", "forward", "inflight", "none"]
 POSTPROCESS_RESERVE_S = 0.010  # kept back from the model's deadline for cleaning and answering
+WARM_AFTER_SEND_S = 0.005  # the request is on the wire by then; no model answers sooner than this
+# After a keystroke, this much quiet before the prompt for the cursor is built ahead of any request: an
+# automatic request finds it ready when its debounce ends, an explicit one as soon as it arrives.
+PREPARE_IDLE_S = 0.025
 MAX_CONTEXT_DOCUMENT_CHARS = 2 * 1024 * 1024  # larger documents get no context snippets (as the index)
 
 
@@ -68,6 +72,23 @@ ContextProvider = Callable[[CompletionQuery, int], Sequence[tuple[str, str]]]
 Recorder = Callable[[CompletionCall], None]
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """The prompt for one cursor position of one document text, built before (or for) a request."""
+
+    uri: str
+    prefix: str
+    suffix: str
+    config: Config
+    request: ModelRequest  # without a deadline: that starts when a request arrives
+    key: str
+
+    def matches(self, query: CompletionQuery, config: Config) -> bool:
+        # The text itself, not the version: a reopened document starts again at version 1.
+        return (self.config is config and self.uri == query.uri and len(self.prefix) == len(query.prefix)
+                and self.prefix == query.prefix and self.suffix == query.suffix)
+
+
 @dataclass
 class _Running:
     query: CompletionQuery
@@ -101,7 +122,10 @@ class CompletionService:
         self._running: dict[str, _Running] = {}
         self._inflight: InFlight[_Running] = InFlight()
         self._generation: dict[str, int] = {}
+        self._prepared: _Prepared | None = None  # one slot: the user types in one place at a time
+        self._prepare_timer: asyncio.TimerHandle | None = None
         self.model_calls = 0
+        self.prompts_built = 0
 
     def budget_s(self, trigger: Trigger) -> float:
         config = self._config()
@@ -114,6 +138,30 @@ class CompletionService:
         """Called on every didChange: feeds the debounce and marks older requests as superseded."""
         self._debounce.observe_keystroke(time.monotonic())
         self._generation[uri] = self._generation.get(uri, 0) + 1
+
+    def prepare_soon(self, snapshot: Callable[[], CompletionQuery | None]) -> None:
+        """Build the prompt for the cursor once typing pauses for ``PREPARE_IDLE_S``.
+
+        Context pruning is most of the server's own time per request (~1 ms on a 5,000-line file); done in
+        the pause, it is off the path of the request that follows. Every keystroke restarts the wait, so
+        a burst of typing costs nothing. ``snapshot`` is taken when the wait ends, not at the keystroke.
+        """
+        if self._prepare_timer is not None:
+            self._prepare_timer.cancel()
+            self._prepare_timer = None
+        if not self._client.available:
+            return
+        self._prepare_timer = asyncio.get_running_loop().call_later(PREPARE_IDLE_S, self._prepare_now, snapshot)
+
+    def _prepare_now(self, snapshot: Callable[[], CompletionQuery | None]) -> None:
+        self._prepare_timer = None
+        try:
+            query = snapshot()
+            if query is not None:
+                self._prepared_for(query)
+                self._warm_cleaning(query)
+        except Exception:  # an optimisation: the request builds its own prompt if this fails
+            log.exception("preparing a completion prompt failed")
 
     async def complete(self, query: CompletionQuery, is_current: Callable[[], bool]) -> CompletionAnswer:
         deadline = query.received_at + self.budget_s(query.trigger)
@@ -136,29 +184,19 @@ class CompletionService:
         if not self._client.available:
             raise ModelUnavailable("no API key")
 
-        config = self._config()
-        snippets = self._gather_context(query)
+        prepared = self._prepared_for(query)
         remaining = deadline - time.monotonic() - POSTPROCESS_RESERVE_S
         if remaining <= 0:
             return CompletionAnswer(None, "none", "the latency budget ran out before the model call")
-        request = build_completion_request(
-            path=query.path,
-            language_id=query.language_id,
-            prefix=query.prefix,
-            suffix=query.suffix,
-            context_snippets=snippets,
-            model=config.routing.default_model,  # interactive requests are pinned to the fast model
-            max_tokens=config.completion.max_tokens,
-            deadline_s=remaining,
-        )
-        key = prompt_key(request)
+        key = prepared.key
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.remember_shown(query.uri, query.prefix, query.suffix, cached)
             return CompletionAnswer(cached, "cache", "same prompt answered before")
 
         # A superseded or cancelled call still bills its prompt: the ledger hears of it.
-        request = replace(request, on_cancelled=lambda usage: self._record(usage, "cancelled", query))
+        request = replace(prepared.request, deadline_s=remaining,
+                          on_cancelled=lambda usage: self._record(usage, "cancelled", query))
         result = await self._run_model(query, request)
         if result is None:
             return CompletionAnswer(None, "none", "superseded by a newer request")
@@ -171,6 +209,34 @@ class CompletionService:
             return CompletionAnswer(None, "none", "the document changed while the model answered", result.usage)
         self._record(result.usage, "timed_out" if result.stop_reason == "deadline" else "ok", query)
         return answer
+
+    def _prepared_for(self, query: CompletionQuery) -> _Prepared:
+        """The prompt for ``query``: the one built in the last typing pause when it is for the same text."""
+        config = self._config()
+        prepared = self._prepared
+        if prepared is not None and prepared.matches(query, config):
+            return prepared
+        request = build_completion_request(
+            path=query.path,
+            language_id=query.language_id,
+            prefix=query.prefix,
+            suffix=query.suffix,
+            context_snippets=self._gather_context(query),
+            model=config.routing.default_model,  # interactive requests are pinned to the fast model
+            max_tokens=config.completion.max_tokens,
+            deadline_s=None,
+        )
+        prepared = _Prepared(query.uri, query.prefix, query.suffix, config, request, prompt_key(request))
+        self._prepared = prepared
+        self.prompts_built += 1
+        return prepared
+
+    @staticmethod
+    def _warm_cleaning(query: CompletionQuery) -> None:
+        try:
+            warm_syntax_base(query.prefix, query.suffix, query.language_id)
+        except Exception:  # an optimisation: cleaning parses it again if this fails
+            log.exception("parsing around the cursor ahead of the reply failed")
 
     def _gather_context(self, query: CompletionQuery) -> Sequence[tuple[str, str]]:
         if self._context is None:
@@ -197,6 +263,8 @@ class CompletionService:
             return True
 
         task = asyncio.ensure_future(self._client.complete(request, on_text))
+        # Work that needs no reply is done while waiting for it, not after (a timer: never ahead of the send).
+        warm = asyncio.get_running_loop().call_later(WARM_AFTER_SEND_S, self._warm_cleaning, query)
         running = _Running(query, task)
         self._running[query.uri] = running
         self._inflight.register(query.uri, query.prefix, query.suffix, running)
@@ -214,6 +282,7 @@ class CompletionService:
             log.info("completion model call failed: %s", error)
             return None if task.cancelled() else ModelResultFailure.from_error(request.model, error)
         finally:
+            warm.cancel()
             self._inflight.unregister(query.uri, running)
             if self._running.get(query.uri) is running:
                 del self._running[query.uri]

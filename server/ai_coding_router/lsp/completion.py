@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from ..completion.service import CompletionAnswer, CompletionQuery, Trigger
-from ..edits.positions import LineIndex
+from ..completion.service import MAX_CONTEXT_DOCUMENT_CHARS, CompletionAnswer, CompletionQuery, Trigger
+from ..edits.positions import LineIndex, end_position
 from ..edits.positions import Position as EditPosition
 from ..errors import ModelUnavailable
 from ..models.anthropic_client import NO_KEY_MESSAGE
@@ -50,6 +51,26 @@ def snapshot(
         suffix=source[offset:],
         trigger=trigger,
     )
+
+
+def cursor_after(changes: Sequence[types.TextDocumentContentChangeEvent]) -> types.Position | None:
+    """Where the cursor most likely is after a didChange: the end of the last incremental change's text."""
+    if not changes:
+        return None
+    last = changes[-1]
+    if not isinstance(last, types.TextDocumentContentChangePartial):
+        return None  # the whole text was replaced: no cursor to infer
+    start = last.range.start
+    end = end_position(EditPosition(start.line, start.character), last.text)
+    return types.Position(line=end.line, character=end.character)
+
+
+def snapshot_for_prepare(ls: RouterServer, uri: str, position: types.Position) -> CompletionQuery | None:
+    """The query an explicit request at ``position`` would make; None for documents too large to prepare."""
+    document = ls.workspace.text_documents.get(uri)
+    if document is None or len(document.source) > MAX_CONTEXT_DOCUMENT_CHARS:
+        return None
+    return snapshot(ls, uri, position, "invoked")
 
 
 def _is_current(ls: RouterServer, query: CompletionQuery) -> bool:

@@ -33,6 +33,7 @@ from ..errors import ConfigError
 from ..ledger import CallRecord, Ledger, Notice, Outcome, new_call_id
 from ..models.base import ModelClient, Usage
 from ..services import ClientInfo, Services, build_services
+from .completion import cursor_after, snapshot_for_prepare
 from .documents import RouterWorkspace
 from .jobs import JobsBridge
 
@@ -196,6 +197,11 @@ class RouterServer(LanguageServer):
         self.show_notices(ledger.after_call(record))
 
     def _record_completion(self, call: CompletionCall) -> None:
+        # A timer, not call_soon: the handler's answer is written by a callback its task schedules when it
+        # returns, which runs before any timer. The ledger's bookkeeping (~0.1 ms) then follows the answer.
+        asyncio.get_running_loop().call_later(0, self._write_completion_record, call)
+
+    def _write_completion_record(self, call: CompletionCall) -> None:
         outcome: Outcome = "cancelled" if call.outcome in ("cancelled", "dropped_stale") else (
             "timed_out" if call.outcome == "timed_out" else "failed" if call.outcome == "failed" else "ok")
         self.record_call(
@@ -359,6 +365,9 @@ def _register_lifecycle(server: RouterServer) -> None:
     def on_did_change(ls: RouterServer, params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.services.completion.note_keystroke(uri)
+        cursor = cursor_after(params.content_changes)
+        if cursor is not None:
+            ls.services.completion.prepare_soon(lambda: snapshot_for_prepare(ls, uri, cursor))
         document = ls.workspace.text_documents.get(uri)
         path = to_fs_path(uri)
         if document is not None and path:
@@ -456,6 +465,8 @@ def server_status(ls: RouterServer) -> dict[str, Any]:
         "workspaceTrusted": services.client.workspace_trusted,
         "documents": documents,
         "runningJobs": ls.running_jobs(),
+        "completion": {"modelCalls": services.completion.model_calls,
+                       "promptsBuilt": services.completion.prompts_built},
         "circuits": circuit_states() if callable(circuit_states := getattr(services.model_client,
                                                                             "circuit_states", None)) else [],
         "process": process_figures(ls),

@@ -10,6 +10,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from ai_coding_router.completion import service as service_module
 from ai_coding_router.completion.service import CompletionCall, CompletionQuery, CompletionService
 from ai_coding_router.config import Config
 from ai_coding_router.models.base import ModelRequest, ModelResult, TextCallback, Usage
@@ -59,8 +60,11 @@ def query(typed: str = "", version: int = 1) -> CompletionQuery:
                            prefix=PREFIX + typed, suffix=SUFFIX, trigger="invoked")
 
 
+CONFIG = Config()  # one object, as the config store holds one until a reload
+
+
 def service(model: ScriptedModel, calls: list[CompletionCall]) -> CompletionService:
-    return CompletionService(model, Config, recorder=calls.append)
+    return CompletionService(model, lambda: CONFIG, recorder=calls.append)
 
 
 SLOW_USER_NAME = [(0.05, "<inse"), (0.05, "rt>"), (0.1, "user"), (0.1, ".name"), (0.1, ";</insert>")]
@@ -107,3 +111,94 @@ async def test_a_stream_still_agreeing_is_waited_for_within_the_budget() -> None
     assert (answer.source, answer.text) == ("inflight", "name;")
     assert len(model.calls) == 1
     await first
+
+
+# --- prompts prepared in a typing pause -----------------------------------------------------------------
+
+USER_TYPE = "export interface User { name: string }"
+
+
+@dataclass
+class CountingContext:
+    queries: list[CompletionQuery] = field(default_factory=list)
+
+    def __call__(self, query: CompletionQuery, budget_tokens: int) -> list[tuple[str, str]]:
+        self.queries.append(query)
+        return [("src/user.ts", USER_TYPE)]
+
+
+def preparing_service(model: ScriptedModel, context: CountingContext, config: Config = CONFIG) -> CompletionService:
+    return CompletionService(model, lambda: config, context=context)
+
+
+async def pause() -> None:
+    await asyncio.sleep(service_module.PREPARE_IDLE_S * 4)
+
+
+async def test_a_prompt_prepared_in_a_typing_pause_serves_the_next_request() -> None:
+    model = ScriptedModel([[(0.0, "<insert>user.name;</insert>")]])
+    context = CountingContext()
+    completions = preparing_service(model, context)
+    completions.prepare_soon(lambda: query())
+    await pause()
+    assert completions.prompts_built == 1 and len(context.queries) == 1
+
+    answer = await completions.complete(query(), lambda: True)
+    assert (answer.source, answer.text) == ("model", "user.name;")
+    assert completions.prompts_built == 1 and len(context.queries) == 1  # no second pruning
+    sent = model.calls[0]
+    assert USER_TYPE in sent.system_stable and PREFIX in sent.messages[0].text
+    # The deadline starts with the request, not with the preparation.
+    assert sent.deadline_s is not None and 0 < sent.deadline_s <= completions.budget_s("invoked")
+
+
+async def test_a_burst_of_keystrokes_prepares_once_for_the_last_text() -> None:
+    completions = preparing_service(ScriptedModel([]), context := CountingContext())
+    for typed in ("u", "us", "use"):
+        completions.prepare_soon(lambda typed=typed: query(typed))  # type: ignore[misc]
+    await pause()
+    assert completions.prompts_built == 1
+    assert [q.prefix for q in context.queries] == [PREFIX + "use"]
+
+
+async def test_a_prepared_prompt_is_not_used_for_other_text_or_another_config() -> None:
+    model = ScriptedModel([[(0.0, "<insert>x</insert>")], [(0.0, "<insert>y</insert>")]])
+    context = CountingContext()
+    config = Config()
+    completions = preparing_service(model, context, config)
+    completions.prepare_soon(lambda: query("u"))
+    await pause()
+    await completions.complete(query("us", version=2), lambda: True)
+    assert completions.prompts_built == 2
+    assert PREFIX + "us" in model.calls[0].messages[0].text
+
+    other = CompletionService(model, lambda: Config(), context=context)  # a reloaded config each time
+    other.prepare_soon(lambda: query("us", version=2))
+    await pause()
+    await other.complete(query("us", version=2), lambda: True)
+    assert other.prompts_built == 2
+
+
+async def test_nothing_is_prepared_without_an_api_key() -> None:
+    class NoKey(ScriptedModel):
+        @property
+        def available(self) -> bool:
+            return False
+
+    completions = preparing_service(NoKey([]), context := CountingContext())
+    completions.prepare_soon(lambda: query())
+    await pause()
+    assert completions.prompts_built == 0 and context.queries == []
+
+
+async def test_a_failing_snapshot_or_context_costs_only_the_preparation() -> None:
+    def broken_snapshot() -> CompletionQuery:
+        raise RuntimeError("document vanished")
+
+    model = ScriptedModel([[(0.0, "<insert>user.name;</insert>")]])
+    completions = preparing_service(model, CountingContext())
+    completions.prepare_soon(broken_snapshot)
+    await pause()
+    assert completions.prompts_built == 0
+    answer = await completions.complete(query(), lambda: True)
+    assert answer.text == "user.name;"
