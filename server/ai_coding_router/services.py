@@ -74,7 +74,8 @@ def build_services(
             problems.append(error)
     if model_client is None:
         api = store.current.api
-        model_client = AnthropicModelClient(base_url=api.base_url, timeout_s=api.timeout_s)
+        model_client = AnthropicModelClient(base_url=api.base_url, timeout_s=api.timeout_s,
+                                            http_client=api.http_client)
     context = WorkspaceContext(workspace_roots[0] if workspace_roots else None)
     completion = CompletionService(
         model_client,

@@ -167,11 +167,12 @@ class Connection:
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def stop_watch(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.cancel()
+            # asyncio.wait, not `await watcher` under suppress(CancelledError): that also swallowed a cancel
+            # aimed at the task running this (FakeAnthropic.stop() then hung for its whole timeout).
+            await asyncio.wait([watcher])
 
     async def _watch(self) -> None:
         try:

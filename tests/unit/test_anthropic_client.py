@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,6 +20,7 @@ from ai_coding_router.errors import (
 from ai_coding_router.models.anthropic_client import (
     NO_KEY_MESSAGE,
     AnthropicModelClient,
+    HttpClientKind,
     _StreamState,
     apply_event,
     stream_error,
@@ -30,8 +32,31 @@ SONNET = "claude-sonnet-4-6"
 KEY = "sk-ant-test-key-0123456789"
 
 
+HTTP_CLIENTS: tuple[HttpClientKind, ...] = ("lean", "httpx")
+http_client: HttpClientKind = "lean"
+
+
+@pytest.fixture(autouse=True, params=HTTP_CLIENTS)
+def each_http_client(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test here runs on our keep-alive transport and on the SDK's httpx stack: same behaviour."""
+    global http_client
+    http_client = request.param
+    yield
+    http_client = "lean"
+
+
 def make_client(fake: FakeAnthropic) -> AnthropicModelClient:
-    return AnthropicModelClient(api_key=KEY, base_url=fake.base_url, timeout_s=10)
+    return AnthropicModelClient(api_key=KEY, base_url=fake.base_url, timeout_s=10, http_client=http_client)
+
+
+def test_the_lean_transport_unless_httpx_is_chosen_or_a_proxy_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert AnthropicModelClient(api_key=KEY).uses_lean_transport
+    assert not AnthropicModelClient(api_key=KEY, http_client="httpx").uses_lean_transport
+    # With a transport of its own httpx2 ignores the proxy variables: the SDK's stack must carry them.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert not AnthropicModelClient(api_key=KEY).uses_lean_transport
 
 
 def request(**overrides: object) -> ModelRequest:

@@ -209,7 +209,8 @@ async def _main(args: argparse.Namespace) -> int:
     root = task_file.root
     config = load_config_file(root / CONFIG_FILE_NAME)
     tasks = [replace(t, trusted=True) if args.trusted else t for t in task_file.tasks]
-    client = AnthropicModelClient(base_url=config.api.base_url, timeout_s=config.api.timeout_s)
+    client = AnthropicModelClient(base_url=config.api.base_url, timeout_s=config.api.timeout_s,
+                                  http_client=config.api.http_client)
     try:
         dry = args.dry_run or not client.available
         reason = "--dry-run" if args.dry_run else "no API key: set ANTHROPIC_API_KEY to run the tasks"

@@ -20,6 +20,7 @@ error recovery may fold a new error into an ERROR node the region already had.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -152,10 +153,15 @@ class Region:
 
 def find_region(prefix: str, suffix: str) -> Region:
     """The region to parse: the outermost enclosing level that fits the line caps (see the module doc)."""
-    truncated_before = len(prefix) > _TAIL_CHARS
-    truncated_after = len(suffix) > _HEAD_CHARS
-    before = prefix[-_TAIL_CHARS:].replace("\r\n", "\n").split("\n")
-    after = suffix[:_HEAD_CHARS].replace("\r\n", "\n").split("\n")
+    # Only these windows matter; memoised because every cleaning of a reply for one cursor asks again.
+    return _find_region(prefix[-_TAIL_CHARS:], suffix[:_HEAD_CHARS], len(prefix) > _TAIL_CHARS,
+                        len(suffix) > _HEAD_CHARS)
+
+
+@functools.lru_cache(maxsize=64)
+def _find_region(prefix: str, suffix: str, truncated_before: bool, truncated_after: bool) -> Region:
+    before = prefix.replace("\r\n", "\n").split("\n")
+    after = suffix.replace("\r\n", "\n").split("\n")
     cursor_head = before.pop()
     cursor_rest = after.pop(0)
     if truncated_before and before:

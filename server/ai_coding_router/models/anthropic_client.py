@@ -13,7 +13,8 @@ import logging
 import os
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.request import getproxies
 
 from ..context.redact import redact
 from ..errors import (
@@ -31,6 +32,7 @@ from .base import ModelRequest, ModelResult, StopReason, TextCallback, Usage
 from .circuit import CircuitBreaker, CircuitBreakers, CircuitSettings, Ticket
 
 if TYPE_CHECKING:
+    import httpx2
     from anthropic import AsyncAnthropic
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,7 @@ NO_KEY_MESSAGE = (
     "AI features are off: no API key. Set ANTHROPIC_API_KEY in the environment the editor starts the "
     "server from (or ANTHROPIC_BASE_URL for an Anthropic-compatible endpoint), then restart the server."
 )
+HttpClientKind = Literal["lean", "httpx"]
 MAX_BACKOFF_S = 8.0
 MAX_RETRY_WAIT_S = 30.0  # a longer retry-after is reported to the caller instead of waited out
 
@@ -74,6 +77,21 @@ def _mask(text: str) -> str:
     by one keystroke costs one line's scan (the whole 8 KB text costs ~4 ms). A key block is still masked:
     its BEGIN line by the key-block pattern, its body lines by the base64-line rule."""
     return "\n".join(redact(line) for line in text.split("\n"))
+
+
+def proxy_configured() -> bool:
+    """A proxy for http, https or all schemes in the environment (what httpx2 itself would use)."""
+    proxies = getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+def lean_http_client() -> httpx2.AsyncClient:
+    """The SDK's default httpx2 client (its timeouts, limits, redirects) on our keep-alive transport."""
+    from anthropic import DefaultAsyncHttpxClient
+
+    from .http_transport import KeepAliveTransport
+
+    return DefaultAsyncHttpxClient(transport=KeepAliveTransport())
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -145,10 +163,12 @@ class AnthropicModelClient:
         base_url: str | None = None,
         timeout_s: float = 120.0,
         circuits: CircuitBreakers | None = None,
+        http_client: HttpClientKind = "lean",
     ) -> None:
         self._api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_API_KEY") or None
         self._base_url = base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
         self._timeout_s = timeout_s
+        self._http_client_kind = http_client
         self._sdk: AsyncAnthropic | None = None
         # Repeated API failures pause calls to that model for a short cool-down (models/circuit.py).
         self.circuits = circuits if circuits is not None else CircuitBreakers(CircuitSettings.from_env())
@@ -178,8 +198,15 @@ class AnthropicModelClient:
                 base_url=self._base_url,
                 timeout=self._timeout_s,
                 max_retries=0,
+                http_client=lean_http_client() if self.uses_lean_transport else None,
             )
         return self._sdk
+
+    @property
+    def uses_lean_transport(self) -> bool:
+        """Our keep-alive transport (models/http_transport.py) unless the user chose httpx or a proxy is set:
+        with a custom transport httpx2 no longer reads the proxy variables, so it must not take over then."""
+        return self._http_client_kind == "lean" and not proxy_configured()
 
     async def warm_up(self) -> None:
         """Import the SDK and build the client off the first request's path."""
