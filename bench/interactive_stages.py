@@ -2,8 +2,9 @@
 
 Runs phase B of bench/interactive.py (explicit invocations on a 5,000-line file, the fake API with 150 ms
 to the first token and 15 ms per token) against bench/stage_probe_server.py, then prints the p50 / max of
-each step between consecutive stage marks, in the order they happen. The fake's own time (from the request
-it received to its last byte) is the step `fake_received -> message_stop` plus what overlaps it.
+each step between consecutive stage marks, in the order they happen. The fake's own time (from the first
+byte of the request it received to its last byte) is the steps `fake_first_byte -> message_stop` plus what
+overlaps them.
 
     .venv/bin/python bench/interactive_stages.py [--invocations 30]
 """
@@ -29,9 +30,9 @@ from interactive import Session, make_workspace, suggest_rest_of_line  # noqa: E
 from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
 
 ORDER = ["request_read", "request_decoded", "service_enter", "context_enter", "context_exit", "prompt_enter",
-         "prompt_exit", "prompt_key_exit", "stream_enter", "fake_received", "message_stop", "stream_exit",
-         "clean_enter", "clean_exit", "record_enter", "record_exit", "service_exit", "answer_write_enter",
-         "answer_write_exit"]
+         "prompt_exit", "prompt_key_exit", "stream_enter", "fake_first_byte", "fake_received", "message_stop",
+         "stream_exit", "clean_enter", "clean_exit", "record_enter", "record_exit", "service_exit",
+         "answer_write_enter", "answer_write_exit"]
 
 
 async def measure(invocations: int, log_path: Path) -> list[Row]:
@@ -64,22 +65,25 @@ async def measure(invocations: int, log_path: Path) -> list[Row]:
             if len(fake.requests) == before + 1:
                 record = fake.wait_for_finished(before, timeout=5)
                 assert pending.answered_at is not None and record.finished_at is not None
-                rows.append((pending.sent_at, pending.answered_at, record.received_at, record.finished_at))
+                assert record.first_byte_at is not None
+                rows.append((pending.sent_at, pending.answered_at, record.first_byte_at, record.received_at,
+                             record.finished_at))
             await asyncio.sleep(0.4)
         await client.close()
     return rows
 
 
-Row = tuple[float, float, float, float]
+Row = tuple[float, float, float, float, float]  # sent, answered, fake's first byte, fake parsed, finished
 
 
 def steps_of(rows: list[Row], log_text: str) -> tuple[list[float], dict[str, list[float]]]:
     overheads: list[float] = []
     steps: dict[str, list[float]] = {}
     marks = [(float(t), stage) for t, stage in (line.split() for line in log_text.splitlines())]
-    for sent, answered, received, finished in rows:
-        overheads.append((answered - sent - (finished - received)) * 1000)
+    for sent, answered, first_byte, received, finished in rows:
+        overheads.append((answered - sent - (finished - first_byte)) * 1000)
         seen = {stage: t for t, stage in marks if sent <= t <= answered + 0.001}
+        seen["fake_first_byte"] = first_byte
         seen["fake_received"] = received
         chain = [("client_sent", sent)] + [(s, seen[s]) for s in ORDER if s in seen] + [("client_got", answered)]
         for (a, ta), (b, tb) in itertools.pairwise(chain):

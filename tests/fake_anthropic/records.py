@@ -36,7 +36,8 @@ class RecordedRequest:
     body: Any  # parsed JSON, or None when the body is empty or not JSON
     model: str | None
     stream: bool
-    received_at: float
+    received_at: float  # after the request was read and its body parsed
+    first_byte_at: float | None = None  # when its first bytes were in hand: the start of the fake's own time
     status: int | None = None  # HTTP status sent; None if no response head was sent
     outcome: str = "pending"
     fault: str | None = None  # the scripted fault applied, if any

@@ -261,7 +261,8 @@ class FakeAnthropic:
         return self._state.log.add(lambda index: RecordedRequest(
             index=index, request_id=new_id("req"), method=req.method, path=req.path, query=req.query,
             headers=dict(req.headers), raw_body=req.body, body=body,
-            model=model if isinstance(model, str) else None, stream=stream, received_at=time.monotonic()))
+            model=model if isinstance(model, str) else None, stream=stream, received_at=time.monotonic(),
+            first_byte_at=req.first_byte_at))
 
     # --- control endpoints for other processes --------------------------------------------------
 

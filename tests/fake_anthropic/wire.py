@@ -33,6 +33,7 @@ class HttpRequest:
     version: str
     headers: dict[str, str]  # lower-cased names; repeated headers joined with ", "
     body: bytes
+    first_byte_at: float = 0.0  # when the request's first bytes were in hand (before parsing them)
 
     @property
     def path(self) -> str:
@@ -79,6 +80,12 @@ async def _read_exactly(reader: asyncio.StreamReader, buf: bytearray, n: int) ->
 
 async def read_request(reader: asyncio.StreamReader, buf: bytearray) -> HttpRequest | None:
     """Read one request (``buf`` holds bytes already received). None when the client closed cleanly."""
+    if not buf:
+        data = await reader.read(65536)
+        if not data:
+            return None
+        buf.extend(data)
+    first_byte_at = time.monotonic()
     end = await _read_until(reader, buf, b"\r\n\r\n", MAX_HEADER_BYTES)
     if end < 0:
         return None
@@ -109,7 +116,7 @@ async def read_request(reader: asyncio.StreamReader, buf: bytearray) -> HttpRequ
         if length < 0 or length > MAX_BODY_BYTES:
             raise BadRequest("content-length out of range")
         body = await _read_exactly(reader, buf, length)
-    return HttpRequest(method, target, version, headers, body)
+    return HttpRequest(method, target, version, headers, body, first_byte_at)
 
 
 async def _read_chunked(reader: asyncio.StreamReader, buf: bytearray) -> bytes:

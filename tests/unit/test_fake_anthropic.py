@@ -6,8 +6,10 @@ import asyncio
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
@@ -556,3 +558,17 @@ def test_tokenize_round_trips(text: str) -> None:
 def test_tokens_are_about_four_characters() -> None:
     text = "The quick brown fox jumps over the lazy dog, then returns a Promise<number>. " * 10
     assert 3.0 <= len(text) / count_tokens(text) <= 5.0
+
+
+def test_the_fake_time_starts_when_the_request_first_arrives(fake_api: FakeAnthropic) -> None:
+    """first_byte_at is taken before the fake reads the rest and parses it; received_at after."""
+    body = json.dumps({"model": MODEL, "max_tokens": 20, "messages": USER}).encode()
+    head = (f"POST /v1/messages HTTP/1.1\r\nhost: fake\r\ncontent-type: application/json\r\n"
+            f"x-api-key: k\r\nanthropic-version: 2023-06-01\r\ncontent-length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", fake_api.port)) as sock:
+        sock.sendall(head)
+        time.sleep(0.2)  # the body comes later: the fake waits for it on its own time
+        sock.sendall(body)
+        record = fake_api.wait_for_finished(0, timeout=5)
+    assert record.first_byte_at is not None
+    assert record.received_at - record.first_byte_at >= 0.2
