@@ -379,7 +379,8 @@ def report(figures: Figures) -> None:
           f"jobs {figures.jobs}; applyEdit requests {figures.applied_edits}")
     if figures.unexpected_errors:
         print(f"  unexpected errors: {dict(figures.unexpected_errors)}")
-    for name in ("asyncioTasks", "backgroundTasks", "trackedRequests", "openSockets", "openFds", "childProcesses"):
+    for name in ("asyncioTasks", "backgroundTasks", "trackedRequests", "openSockets", "openFds", "childProcesses",
+                 "pythonBlocks"):
         print(f"  {name:16} baseline {base.get(name)!s:>6}   after {after.get(name)!s:>6}")
     print(f"  RSS baseline {base['rssKb'] / 1024:.1f} MB, after {after['rssKb'] / 1024:.1f} MB, "
           f"peak {after['rssPeakKb'] / 1024:.1f} MB: growth {figures.rss_growth_mb:+.1f} MB "

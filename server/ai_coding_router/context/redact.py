@@ -129,10 +129,17 @@ _TRIGGER = re.compile(
 )
 
 
-@lru_cache(maxsize=8192)
+MEMO_MAX_CHARS = 1024  # lines and signatures repeat from one request to the next; whole windows do not
+
+
 def redact(text: str) -> str:
-    """Mask every credential-looking literal; the line count of ``text`` is unchanged. Memoised: the
-    same signatures are rendered again and again."""
+    """Mask every credential-looking literal; the line count of ``text`` is unchanged. Memoised for short
+    texts (the same lines and signatures are rendered again and again); a long text is usually new, and
+    keeping thousands of them alive made the server's memory grow with every request."""
+    return _redact_memo(text) if len(text) <= MEMO_MAX_CHARS else _redact(text)
+
+
+def _redact(text: str) -> str:
     if _TRIGGER.search(text) is None:
         return text  # the common case, one cheap scan
     text = _PRIVATE_KEY.sub(lambda m: _mask_keep_lines(m.group(0)), text)
@@ -155,6 +162,9 @@ def redact(text: str) -> str:
         return match.group(0)[: start - whole_start] + MASK + match.group(0)[end - whole_start :]
 
     return _ASSIGNED.sub(assigned, text)
+
+
+_redact_memo = lru_cache(maxsize=8192)(_redact)
 
 
 def contains_secret(text: str) -> bool:

@@ -38,21 +38,40 @@ MARGIN = 1.25
 PER_TEXT = 3
 
 
-@lru_cache(maxsize=16384)
+MEMO_MAX_LINE_CHARS = 512  # longer lines (minified code) are counted without being kept
+
+
 def raw_estimate(text: str) -> float:
-    """The fitted (uncorrected) token count. Memoised: the pruner estimates the same lines and signatures
-    on every request."""
+    """The fitted (uncorrected) token count.
+
+    Counted line by line with the counts of each line memoised: the pruner estimates the same lines on every
+    request, but a window of lines around the cursor is new text at every keystroke, so memoising whole
+    texts kept thousands of multi-KB windows alive (the soak's memory grew with every request). No pattern
+    matches across a newline, so the per-line counts add up to exactly the whole text's counts.
+    """
     if not text:
         return 0.0
-    value = (
-        W_SUBWORD * len(_SUBWORD.findall(text))
-        + W_CAPS * sum(len(m) for m in _CAPS.findall(text))
-        + W_PUNCT * len(_PUNCT.findall(text))
-        + W_NEWLINE * text.count("\n")
-    )
-    if not text.isascii():
-        value += W_NON_ASCII_BYTE * sum(len(m.encode("utf-8")) for m in _NON_ASCII.findall(text))
+    subwords = caps = punct = non_ascii = 0
+    for line in text.split("\n"):
+        counts = _line_counts(line) if len(line) <= MEMO_MAX_LINE_CHARS else _count(line)
+        subwords += counts[0]
+        caps += counts[1]
+        punct += counts[2]
+        non_ascii += counts[3]
+    value = W_SUBWORD * subwords + W_CAPS * caps + W_PUNCT * punct + W_NEWLINE * text.count("\n")
+    if non_ascii:
+        value += W_NON_ASCII_BYTE * non_ascii
     return value
+
+
+def _count(line: str) -> tuple[int, int, int, int]:
+    """(subwords, capital letters in runs of 2+, punctuation characters, UTF-8 bytes of non-ASCII runs)."""
+    non_ascii = 0 if line.isascii() else sum(len(m.encode("utf-8")) for m in _NON_ASCII.findall(line))
+    return (len(_SUBWORD.findall(line)), sum(len(m) for m in _CAPS.findall(line)), len(_PUNCT.findall(line)),
+            non_ascii)
+
+
+_line_counts = lru_cache(maxsize=8192)(_count)
 
 
 def estimate_tokens(text: str) -> int:

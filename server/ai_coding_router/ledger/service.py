@@ -30,7 +30,7 @@ from .writer import CallSink, LedgerWriter
 
 log = logging.getLogger(__name__)
 
-_MAX_TRACKED_TASKS = 20_000  # in-memory task sums; old tasks fall out first
+_MAX_TRACKED_TASKS = 5_000  # in-memory task sums (each completion is a task); old tasks fall out first
 _OFF_BY_CONFIG = "cost_tracking.enabled is false"
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_coding_router.context.redact import MASK, is_secret_path, redact, shannon_entropy
-from ai_coding_router.context.tokens import estimate_tokens
+from ai_coding_router.context import tokens
+from ai_coding_router.context.redact import MASK, _redact_memo, is_secret_path, redact, shannon_entropy
+from ai_coding_router.context.tokens import estimate_tokens, raw_estimate
 
 from .conftest import AWS_KEY, JWT, PASSWORD, PRIVATE_KEY, PRIVATE_KEY_BODY
 
@@ -27,6 +30,36 @@ def test_estimate_basics() -> None:
 @given(a=CODE, b=CODE)
 def test_estimate_of_joined_text_never_exceeds_the_sum(a: str, b: str) -> None:
     assert estimate_tokens(a + b) <= estimate_tokens(a) + estimate_tokens(b)
+
+
+def whole_text_estimate(text: str) -> float:
+    """The estimate computed on the whole text at once (how it was before it went line by line)."""
+    value = (tokens.W_SUBWORD * len(re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+", text))
+             + tokens.W_CAPS * sum(len(m) for m in re.findall(r"[A-Z]{2,}", text))
+             + tokens.W_PUNCT * len(re.findall(r"[!-/:-@\[-`{-~]", text))
+             + tokens.W_NEWLINE * text.count("\n"))
+    if not text.isascii():
+        value += tokens.W_NON_ASCII_BYTE * sum(len(m.encode("utf-8")) for m in re.findall(r"[^\x00-\x7f]+", text))
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=CODE)
+def test_the_line_by_line_estimate_equals_the_whole_text_estimate(text: str) -> None:
+    assert raw_estimate(text) == whole_text_estimate(text)
+
+
+def test_windows_of_known_lines_are_not_kept_whole() -> None:
+    """A window of lines around the cursor is new text at every keystroke: only its lines are memoised."""
+    lines = [f"  const value{i} = compute(items[{i}]);" for i in range(40)]
+    tokens._line_counts.cache_clear()
+    for start in range(30):
+        raw_estimate("\n".join(lines[start : start + 10]))
+    assert tokens._line_counts.cache_info().currsize <= len(lines)
+    _redact_memo.cache_clear()
+    window = "\n".join(lines) * 10  # longer than any memoised text
+    assert redact(window) == window
+    assert _redact_memo.cache_info().currsize == 0
 
 
 def test_secret_paths() -> None:
