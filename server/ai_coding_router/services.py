@@ -83,7 +83,9 @@ def build_services(
         context=lambda query, budget: context.completion_snippets(
             query.path, query.prefix, query.suffix, budget, store.current
         ),
+        context_version=context.version,
     )
+    context.on_updated = completion.context_changed
     quickfix = QuickFixService(model_client, lambda: store.current, context, workspace_roots[0] if workspace_roots
                                else None)
     services = Services(

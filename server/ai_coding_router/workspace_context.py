@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .config import Config
@@ -31,6 +31,7 @@ class WorkspaceContext:
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._relative: dict[str, str | None] = {}
+        self.on_updated: Callable[[], None] | None = None  # after the index took an edit (on the event loop)
 
     async def start(self) -> None:
         if self.index is None:
@@ -72,6 +73,14 @@ class WorkspaceContext:
         task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._update, index, rel, text))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._notify_updated())
+
+    def _notify_updated(self) -> None:
+        if self.on_updated is not None:
+            try:
+                self.on_updated()
+            except Exception:  # a listener's failure must not break indexing
+                log.exception("index update listener failed")
 
     @staticmethod
     def _update(index: WorkspaceIndex, rel: str, text: str) -> None:
@@ -91,6 +100,13 @@ class WorkspaceContext:
                 self.index.update_file(rel)
         except Exception:
             log.exception("index update for %s failed", rel)
+        self._notify_updated()
+
+    def version(self) -> object:
+        """Changes whenever the index does: the index snapshot itself (kept until the next update)."""
+        if self.index is None or not self.ready:
+            return None
+        return self.index.snapshot()
 
     def completion_snippets(
         self, path: str, prefix: str, suffix: str, budget_tokens: int, config: Config

@@ -109,7 +109,8 @@ async def test_completion_uses_the_fast_model_and_pruned_context(
 async def test_prompt_is_prepared_in_the_typing_pause(
     tmp_path: Path, fake_api: FakeAnthropic, client_name: str
 ) -> None:
-    """After a keystroke and a pause the prompt for the cursor is built; the explicit request uses it."""
+    """After a keystroke and a pause the prompt for the cursor is built (again after the re-index); the
+    explicit request uses it."""
     workspace = copy_workspace(tmp_path / "ws")
     path, line, character = blank_return(workspace)
     fake_api.script(SONNET, Reply(text="<insert>user.name;</insert>"))
@@ -118,9 +119,11 @@ async def test_prompt_is_prepared_in_the_typing_pause(
         await wait_ready(client, "indexReady")
         insert(client, uri, 2, line, character, "`${")
         await prompts_built(client, 1)
+        # ~1.5 s into the pause the edited file is re-indexed: the prompt is built again with the new index.
+        await prompts_built(client, 2)
         assert await complete(client, uri, line, character + 3) == ["user.name;"]
         status = (await server_state(client))["completion"]
-    assert status == {"modelCalls": 1, "promptsBuilt": 1}  # the request built no prompt of its own
+    assert status == {"modelCalls": 1, "promptsBuilt": 2}  # the request built no prompt of its own
     sent = fake_api.requests[0].body
     assert "return `${<|cursor|>" in sent["messages"][0]["content"]
     assert "export function clamp(value: number, range: Range): number { … }" in sent["system"][0]["text"]

@@ -80,13 +80,15 @@ class _Prepared:
     prefix: str
     suffix: str
     config: Config
+    context_version: object  # the workspace index the context came from (another file re-indexed: stale)
     request: ModelRequest  # without a deadline: that starts when a request arrives
     key: str
 
-    def matches(self, query: CompletionQuery, config: Config) -> bool:
+    def matches(self, query: CompletionQuery, config: Config, context_version: object) -> bool:
         # The text itself, not the version: a reopened document starts again at version 1.
-        return (self.config is config and self.uri == query.uri and len(self.prefix) == len(query.prefix)
-                and self.prefix == query.prefix and self.suffix == query.suffix)
+        return (self.config is config and self.context_version is context_version and self.uri == query.uri
+                and len(self.prefix) == len(query.prefix) and self.prefix == query.prefix
+                and self.suffix == query.suffix)
 
 
 @dataclass
@@ -110,11 +112,13 @@ class CompletionService:
         config: Callable[[], Config],
         *,
         context: ContextProvider | None = None,
+        context_version: Callable[[], object] | None = None,
         recorder: Recorder | None = None,
     ) -> None:
         self._client = model_client
         self._config = config
         self._context = context
+        self._context_version = context_version or (lambda: None)
         self.recorder = recorder
         completion = config().completion
         self._cache = CompletionCache(maxsize=completion.cache_size, ttl_s=completion.cache_ttl_s)
@@ -124,6 +128,7 @@ class CompletionService:
         self._generation: dict[str, int] = {}
         self._prepared: _Prepared | None = None  # one slot: the user types in one place at a time
         self._prepare_timer: asyncio.TimerHandle | None = None
+        self._last_snapshot: Callable[[], CompletionQuery | None] | None = None
         self.model_calls = 0
         self.prompts_built = 0
 
@@ -149,9 +154,16 @@ class CompletionService:
         if self._prepare_timer is not None:
             self._prepare_timer.cancel()
             self._prepare_timer = None
+        self._last_snapshot = snapshot
         if not self._client.available:
             return
         self._prepare_timer = asyncio.get_running_loop().call_later(PREPARE_IDLE_S, self._prepare_now, snapshot)
+
+    def context_changed(self) -> None:
+        """The workspace index took an edit (~1.5 s into a pause): the prompt prepared for the cursor used
+        the old one, so it is built again now rather than by the request that comes after the pause."""
+        if self._prepared is not None and self._last_snapshot is not None:
+            self.prepare_soon(self._last_snapshot)
 
     def _prepare_now(self, snapshot: Callable[[], CompletionQuery | None]) -> None:
         self._prepare_timer = None
@@ -213,8 +225,9 @@ class CompletionService:
     def _prepared_for(self, query: CompletionQuery) -> _Prepared:
         """The prompt for ``query``: the one built in the last typing pause when it is for the same text."""
         config = self._config()
+        context_version = self._context_version()
         prepared = self._prepared
-        if prepared is not None and prepared.matches(query, config):
+        if prepared is not None and prepared.matches(query, config, context_version):
             return prepared
         request = build_completion_request(
             path=query.path,
@@ -226,7 +239,8 @@ class CompletionService:
             max_tokens=config.completion.max_tokens,
             deadline_s=None,
         )
-        prepared = _Prepared(query.uri, query.prefix, query.suffix, config, request, prompt_key(request))
+        prepared = _Prepared(query.uri, query.prefix, query.suffix, config, context_version, request,
+                             prompt_key(request))
         self._prepared = prepared
         self.prompts_built += 1
         return prepared

@@ -202,3 +202,36 @@ async def test_a_failing_snapshot_or_context_costs_only_the_preparation() -> Non
     assert completions.prompts_built == 0
     answer = await completions.complete(query(), lambda: True)
     assert answer.text == "user.name;"
+
+
+def indexed_service(context: CountingContext, index_versions: list[object]) -> CompletionService:
+    """A service whose workspace index is the last object of ``index_versions`` (append one: re-indexed)."""
+    model = ScriptedModel([[(0.0, "<insert>user.name;</insert>")]])
+    return CompletionService(model, lambda: CONFIG, context=context, context_version=lambda: index_versions[-1])
+
+
+async def test_a_prepared_prompt_is_rebuilt_when_the_workspace_index_changed() -> None:
+    context = CountingContext()
+    index_versions = [object()]
+    completions = indexed_service(context, index_versions)
+    completions.prepare_soon(lambda: query())
+    await pause()
+    index_versions.append(object())  # another file was re-indexed: its signatures may have changed
+    await completions.complete(query(), lambda: True)
+    assert completions.prompts_built == 2 and len(context.queries) == 2
+
+
+async def test_after_an_index_update_the_prompt_is_rebuilt_before_the_next_request() -> None:
+    index_versions = [object()]
+    completions = indexed_service(CountingContext(), index_versions)
+    completions.context_changed()  # nothing prepared yet: nothing to rebuild
+    await pause()
+    assert completions.prompts_built == 0
+    completions.prepare_soon(lambda: query())
+    await pause()
+    index_versions.append(object())
+    completions.context_changed()
+    await pause()
+    assert completions.prompts_built == 2
+    await completions.complete(query(), lambda: True)
+    assert completions.prompts_built == 2  # the request found the rebuilt prompt
