@@ -176,6 +176,34 @@ class Session:
         return pending
 
 
+@dataclass
+class Invocation:
+    """One explicit invocation that reached the fake: the client's times and the fake's record of it."""
+
+    sent_at: float
+    answered_at: float
+    first_byte_at: float  # the fake's own time starts here (it reads and parses our request on its time)
+    received_at: float  # after the fake parsed the body (how sessions 1 and 2 measured)
+    finished_at: float
+
+
+async def invoke_after_typing(session: Session, fake: FakeAnthropic, n: int) -> Invocation | None:
+    """Type a distinct line (no cache hit, still valid code), pause 50 ms, invoke; None if it made no call."""
+    session.new_line()
+    for char in f"// step {n} ":
+        session.type_char(char)
+    await asyncio.sleep(0.05)
+    before = len(fake.requests)
+    pending = session.inline(invoked=True)
+    await asyncio.wait_for(pending.future, 30)
+    if len(fake.requests) != before + 1:
+        return None
+    record = fake.wait_for_finished(before, timeout=5)
+    assert pending.answered_at is not None and record.finished_at is not None and record.first_byte_at is not None
+    return Invocation(pending.sent_at, pending.answered_at, record.first_byte_at, record.received_at,
+                      record.finished_at)
+
+
 async def run_server(name: str, argv: list[str], fake: FakeAnthropic, args: argparse.Namespace) -> Figures:
     figures = Figures(name)
     with tempfile.TemporaryDirectory(prefix="bench-interactive-") as tmp:
@@ -249,22 +277,13 @@ async def run_server(name: str, argv: list[str], fake: FakeAnthropic, args: argp
         fake.clear()
         fake.set_default(suggest_rest_of_line)
         for n in range(args.invocations):
-            session.new_line()
-            for char in f"// step {n} ":  # a distinct prefix each time (no cache hit), still valid code
-                session.type_char(char)
-            await asyncio.sleep(0.05)
-            before = len(fake.requests)
-            pending = session.inline(invoked=True)
-            await asyncio.wait_for(pending.future, 30)
-            if len(fake.requests) == before + 1:
-                record = fake.wait_for_finished(before, timeout=5)
-                assert pending.answered_at is not None and record.finished_at is not None
-                assert record.first_byte_at is not None
-                lsp_s = pending.answered_at - pending.sent_at
-                fake_s = record.finished_at - record.first_byte_at  # reading and parsing our request is its time
+            invocation = await invoke_after_typing(session, fake, n)
+            if invocation is not None:
+                lsp_s = invocation.answered_at - invocation.sent_at
+                fake_s = invocation.finished_at - invocation.first_byte_at
                 figures.fake_ms.append(fake_s * 1000)
                 figures.overhead_ms.append((lsp_s - fake_s) * 1000)
-                figures.overhead_parsed_ms.append((lsp_s - (record.finished_at - record.received_at)) * 1000)
+                figures.overhead_parsed_ms.append((lsp_s - (invocation.finished_at - invocation.received_at)) * 1000)
             await asyncio.sleep(rng.uniform(0.3, 0.6))
         if args.resolves and name == "ai-coding-router":
             await measure_resolves(client, fake, uri, line, figures, args.resolves)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.fake_anthropic import FakeAnthropic  # noqa: E402
 
-from interactive import Session, make_workspace, suggest_rest_of_line  # noqa: E402
+from interactive import Invocation, Session, invoke_after_typing, make_workspace, suggest_rest_of_line  # noqa: E402
 from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
 
 ORDER = ["request_read", "request_decoded", "service_enter", "context_enter", "context_exit", "prompt_enter",
@@ -35,10 +35,10 @@ ORDER = ["request_read", "request_decoded", "service_enter", "context_enter", "c
          "answer_write_enter", "answer_write_exit"]
 
 
-async def measure(invocations: int, log_path: Path) -> list[Row]:
-    """(client sent, client got the answer, fake received, fake finished) per invocation."""
+async def measure(invocations: int, log_path: Path) -> list[Invocation]:
+    """The client's and the fake's times of each invocation that reached the fake."""
     argv = [sys.executable, str(ROOT / "bench" / "stage_probe_server.py")]
-    rows = []
+    rows: list[Invocation] = []
     with FakeAnthropic() as fake, tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
         root = Path(tmp)
         path, line = make_workspace(root)
@@ -55,36 +55,26 @@ async def measure(invocations: int, log_path: Path) -> list[Row]:
         fake.set_default(suggest_rest_of_line)
         session = Session(client, uri, line)
         for n in range(invocations):
-            session.new_line()
-            for char in f"// step {n} ":
-                session.type_char(char)
-            await asyncio.sleep(0.05)
-            before = len(fake.requests)
-            pending = session.inline(invoked=True)
-            await asyncio.wait_for(pending.future, 30)
-            if len(fake.requests) == before + 1:
-                record = fake.wait_for_finished(before, timeout=5)
-                assert pending.answered_at is not None and record.finished_at is not None
-                assert record.first_byte_at is not None
-                rows.append((pending.sent_at, pending.answered_at, record.first_byte_at, record.received_at,
-                             record.finished_at))
+            invocation = await invoke_after_typing(session, fake, n)
+            if invocation is not None:
+                rows.append(invocation)
             await asyncio.sleep(0.4)
         await client.close()
     return rows
 
 
-Row = tuple[float, float, float, float, float]  # sent, answered, fake's first byte, fake parsed, finished
 
 
-def steps_of(rows: list[Row], log_text: str) -> tuple[list[float], dict[str, list[float]]]:
+def steps_of(rows: list[Invocation], log_text: str) -> tuple[list[float], dict[str, list[float]]]:
     overheads: list[float] = []
     steps: dict[str, list[float]] = {}
     marks = [(float(t), stage) for t, stage in (line.split() for line in log_text.splitlines())]
-    for sent, answered, first_byte, received, finished in rows:
-        overheads.append((answered - sent - (finished - first_byte)) * 1000)
+    for row in rows:
+        sent, answered = row.sent_at, row.answered_at
+        overheads.append((answered - sent - (row.finished_at - row.first_byte_at)) * 1000)
         seen = {stage: t for t, stage in marks if sent <= t <= answered + 0.001}
-        seen["fake_first_byte"] = first_byte
-        seen["fake_received"] = received
+        seen["fake_first_byte"] = row.first_byte_at
+        seen["fake_received"] = row.received_at
         chain = [("client_sent", sent)] + [(s, seen[s]) for s in ORDER if s in seen] + [("client_got", answered)]
         for (a, ta), (b, tb) in itertools.pairwise(chain):
             steps.setdefault(f"{a} -> {b}", []).append((tb - ta) * 1000)
