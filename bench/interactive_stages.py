@@ -4,7 +4,8 @@ Runs phase B of bench/interactive.py (explicit invocations on a 5,000-line file,
 to the first token and 15 ms per token) against bench/stage_probe_server.py, then prints the p50 / max of
 each step between consecutive stage marks, in the order they happen. The fake's own time (from the first
 byte of the request it received to its last byte) is the steps `fake_first_byte -> message_stop` plus what
-overlaps them.
+overlaps them. `stream_enter -> socket_write_enter` is the SDK building the request; the socket write returns
+after the fake has the bytes (a loopback send runs the receiver's wake-up), so the step after it is negative.
 
     .venv/bin/python bench/interactive_stages.py [--invocations 30]
 """
@@ -30,7 +31,8 @@ from interactive import Invocation, Session, invoke_after_typing, make_workspace
 from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
 
 ORDER = ["request_read", "request_decoded", "service_enter", "context_enter", "context_exit", "prompt_enter",
-         "prompt_exit", "prompt_key_exit", "stream_enter", "fake_first_byte", "fake_received", "message_stop",
+         "prompt_exit", "prompt_key_exit", "stream_enter", "socket_write_enter", "socket_write_exit",
+         "fake_first_byte", "fake_received", "message_stop",
          "stream_exit", "clean_enter", "clean_exit", "record_enter", "record_exit", "service_exit",
          "answer_write_enter", "answer_write_exit"]
 

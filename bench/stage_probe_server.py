@@ -72,7 +72,7 @@ def install() -> None:
     from pygls.protocol import json_rpc
 
     from ai_coding_router.completion import service
-    from ai_coding_router.models import anthropic_client
+    from ai_coding_router.models import anthropic_client, http_transport
 
     pygls.io_.json = _TimedJson()  # type: ignore[assignment]
     around(json_rpc.JsonRPCProtocol, "_send_data", "answer_write")
@@ -83,6 +83,7 @@ def install() -> None:
     around(service, "clean_completion", "clean")
     around(service.CompletionService, "_record", "record")
     around(anthropic_client.AnthropicModelClient, "_consume", "stream")
+    around(http_transport._Connection, "send", "socket_write")  # our transport's one write of a request
     apply_event = anthropic_client.apply_event
 
     def marked_event(kind: str, data: Any, state: Any) -> bool:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -23,6 +25,7 @@ from ai_coding_router.models.anthropic_client import (
     HttpClientKind,
     _StreamState,
     apply_event,
+    request_params,
     stream_error,
 )
 from ai_coding_router.models.base import Message, ModelRequest, Usage
@@ -98,6 +101,35 @@ async def test_streams_text_and_reads_usage_with_cache_tokens(fake_api: FakeAnth
     headers = fake_api.requests[0].headers
     assert headers.get("authorization") == f"Bearer {KEY}" or headers.get("x-api-key") == KEY
     assert "anthropic-version" in headers
+
+
+async def test_a_prepared_wire_body_is_what_the_api_receives(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="return a + b;"))
+    client = make_client(fake_api)
+    prepared = request(system_dynamic="File: src/ünïcode.ts", stop_sequences=["</insert>"],
+                       messages=[Message("user", 'const key = "AKIAIOSFODNN7EXAMPLE"; // ✓')])
+    client.prepare(prepared)
+    body = client._wire_body(prepared)
+    # The call carries its own deadline and tags, which are not sent: the prepared body is used as it is.
+    sent = replace(prepared, deadline_s=5.0, tags={"task_type": "inline_completion"})
+    assert client._wire_body(sent) is body
+    result = await client.complete(sent)
+    await client.aclose()
+
+    assert result.text == "return a + b;"
+    received = fake_api.requests[0]
+    assert json.loads(body) == received.body == {**request_params(prepared), "stream": True}
+    assert received.body["system"][1]["text"] == "File: src/ünïcode.ts"
+    assert "AKIAIOSFODNN7EXAMPLE" not in received.body["messages"][0]["content"]  # masked on the way out
+    assert received.headers.get("content-type") == "application/json"
+    # Another prompt is another body.
+    assert client._wire_body(request()) != body
+
+
+def test_without_a_key_nothing_is_prepared() -> None:
+    client = AnthropicModelClient(api_key="", base_url="http://127.0.0.1:9")
+    client.prepare(request())
+    assert len(client._bodies) == 0
 
 
 async def test_caller_can_stop_early_and_the_stream_is_closed(fake_api: FakeAnthropic) -> None:

@@ -72,6 +72,9 @@ class _NoModel:
 
     available = False
 
+    def prepare(self, request: ModelRequest) -> None:
+        return None
+
     async def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResult:
         raise RuntimeError("route does not call a model")
 

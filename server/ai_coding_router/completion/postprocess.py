@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import islice
 
 from .prompt import HOLE, INSERT_CLOSE, INSERT_OPEN
 from .syntax import SyntaxJudge, bracket_events, grammar_for_language
@@ -254,9 +255,10 @@ def _line_overlap(text: str, near_suffix: str) -> str | None:
     suffix_lines = near_suffix.split("\n")
     if suffix_lines[0].strip():
         return None  # the cursor line continues: character overlap handles it
-    following = [line.strip() for line in suffix_lines[1:] if line.strip()]
     lines = text.split("\n")
     filled = [i for i, line in enumerate(lines) if line.strip()]
+    # Only as many following lines as the completion has: the near suffix is ~150 lines, a reply one or two.
+    following = list(islice((line.strip() for line in suffix_lines[1:] if line.strip()), len(filled)))
     for k in range(min(len(filled), len(following)), 0, -1):
         tail = [lines[i].strip() for i in filled[-k:]]
         if tail == following[:k]:

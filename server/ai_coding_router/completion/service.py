@@ -170,7 +170,7 @@ class CompletionService:
         try:
             query = snapshot()
             if query is not None:
-                self._prepared_for(query)
+                self._client.prepare(self._prepared_for(query).request)
                 self._warm_cleaning(query)
         except Exception:  # an optimisation: the request builds its own prompt if this fails
             log.exception("preparing a completion prompt failed")

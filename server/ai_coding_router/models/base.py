@@ -76,6 +76,11 @@ class ModelClient(Protocol):
         """False when no key is configured: callers show one message instead of calling."""
         ...
 
+    def prepare(self, request: ModelRequest) -> None:
+        """Do now what a call of ``request`` would do before sending (build its wire body), so that a call
+        soon after only sends. Called in a typing pause; optional work, which may be nothing."""
+        ...
+
     async def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResult:
         """Stream one reply. Raises a ``ModelError``; cancelling the caller closes the HTTP stream."""
         ...

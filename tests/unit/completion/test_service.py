@@ -27,11 +27,15 @@ class ScriptedModel:
 
     scripts: list[list[tuple[float, str]]]
     calls: list[ModelRequest] = field(default_factory=list)
+    prepared: list[ModelRequest] = field(default_factory=list)
     cancelled: int = 0
 
     @property
     def available(self) -> bool:
         return True
+
+    def prepare(self, request: ModelRequest) -> None:
+        self.prepared.append(request)
 
     async def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResult:
         self.calls.append(request)
@@ -148,6 +152,9 @@ async def test_a_prompt_prepared_in_a_typing_pause_serves_the_next_request() -> 
     assert completions.prompts_built == 1 and len(context.queries) == 1  # no second pruning
     sent = model.calls[0]
     assert USER_TYPE in sent.system_stable and PREFIX in sent.messages[0].text
+    # The model client was handed the prompt in the pause, to build its wire body there.
+    assert len(model.prepared) == 1
+    assert (model.prepared[0].system_stable, model.prepared[0].messages) == (sent.system_stable, sent.messages)
     # The deadline starts with the request, not with the preparation.
     assert sent.deadline_s is not None and 0 < sent.deadline_s <= completions.budget_s("invoked")
 
