@@ -205,8 +205,10 @@ class ApiHandler:
             if not await conn.send(chunk(m.MALFORMED_EVENT)):
                 return self._gone(rec)
         self.s.log.update(rec, usage=m.usage_json(usage, gen.output_tokens))
+        epilogue = chunk(m.stream_epilogue(gen, usage)) + LAST_CHUNK
+        # Stamped as the last bytes go out, as for a JSON reply: encoding them is the fake's own time.
         self.s.log.finish(rec, "completed")
-        if not await conn.send(chunk(m.stream_epilogue(gen, usage)) + LAST_CHUNK):
+        if not await conn.send(epilogue):
             return self._gone(rec)
         return True
 

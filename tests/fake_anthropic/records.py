@@ -46,7 +46,7 @@ class RecordedRequest:
     streamed_tokens: int = 0  # text tokens actually written (one per text_delta when streaming)
     tokens_after_disconnect: int = 0  # tokens written after the fake saw the client go (should be 0)
     client_disconnected_at: float | None = None  # when EOF/reset was seen while still replying
-    finished_at: float | None = None
+    finished_at: float | None = None  # when the outcome was set: just before the last bytes were written
     usage: dict[str, Any] | None = None  # the usage the response reported
 
     @property
