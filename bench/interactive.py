@@ -204,22 +204,28 @@ async def invoke_after_typing(session: Session, fake: FakeAnthropic, n: int) -> 
                       record.finished_at)
 
 
+async def open_session(argv: list[str], fake: FakeAnthropic, root: Path,
+                       extra_env: dict[str, str] | None = None) -> Session:
+    """Start a server on a fresh 5,000-line workspace in ``root``, open the file, let start-up work finish."""
+    path, line = make_workspace(root)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env |= {"ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": "bench-key-0123456789", **(extra_env or {})}
+    client = await RawLspClient.start(argv, env, cwd=str(root))
+    await client.initialize(root.as_uri(), VSCODE_LIKE_CAPABILITIES)
+    uri = path.as_uri()
+    client.notify("textDocument/didOpen", {"textDocument": {
+        "uri": uri, "languageId": "typescript", "version": 1, "text": path.read_text()}})
+    await asyncio.sleep(3.0)  # start-up work (index, SDK import) finishes before we measure
+    fake.clear()
+    fake.set_default(suggest_rest_of_line)
+    return Session(client, uri, line)
+
+
 async def run_server(name: str, argv: list[str], fake: FakeAnthropic, args: argparse.Namespace) -> Figures:
     figures = Figures(name)
     with tempfile.TemporaryDirectory(prefix="bench-interactive-") as tmp:
-        root = Path(tmp)
-        path, line = make_workspace(root)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env |= {"ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": "bench-key-0123456789"}
-        client = await RawLspClient.start(argv, env, cwd=str(root))
-        await client.initialize(root.as_uri(), VSCODE_LIKE_CAPABILITIES)
-        uri = path.as_uri()
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": uri, "languageId": "typescript", "version": 1, "text": path.read_text()}})
-        await asyncio.sleep(3.0)  # start-up work (index, SDK import) finishes before we measure
-        fake.clear()
-        fake.set_default(suggest_rest_of_line)
-        session = Session(client, uri, line)
+        session = await open_session(argv, fake, Path(tmp))
+        client, uri, line = session.client, session.uri, session.line
         rng = random.Random(args.seed)
         sent: list[Sent] = []
         typed_lines = iter(TYPED_LINES)

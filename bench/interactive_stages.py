@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import statistics
 import sys
 import tempfile
@@ -27,8 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.fake_anthropic import FakeAnthropic  # noqa: E402
 
-from interactive import Invocation, Session, invoke_after_typing, make_workspace, suggest_rest_of_line  # noqa: E402
-from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
+from interactive import Invocation, invoke_after_typing, open_session  # noqa: E402
 
 ORDER = ["request_read", "request_decoded", "service_enter", "context_enter", "context_exit", "prompt_enter",
          "prompt_exit", "prompt_key_exit", "stream_enter", "socket_write_enter", "socket_write_exit",
@@ -42,26 +40,13 @@ async def measure(invocations: int, log_path: Path) -> list[Invocation]:
     argv = [sys.executable, str(ROOT / "bench" / "stage_probe_server.py")]
     rows: list[Invocation] = []
     with FakeAnthropic() as fake, tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
-        root = Path(tmp)
-        path, line = make_workspace(root)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env |= {"ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": "bench-key-0123456789",
-                "STAGE_LOG": str(log_path)}
-        client = await RawLspClient.start(argv, env, cwd=str(root))
-        await client.initialize(root.as_uri(), VSCODE_LIKE_CAPABILITIES)
-        uri = path.as_uri()
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": uri, "languageId": "typescript", "version": 1, "text": path.read_text()}})
-        await asyncio.sleep(3.0)
-        fake.clear()
-        fake.set_default(suggest_rest_of_line)
-        session = Session(client, uri, line)
+        session = await open_session(argv, fake, Path(tmp), {"STAGE_LOG": str(log_path)})
         for n in range(invocations):
             invocation = await invoke_after_typing(session, fake, n)
             if invocation is not None:
                 rows.append(invocation)
             await asyncio.sleep(0.4)
-        await client.close()
+        await session.client.close()
     return rows
 
 

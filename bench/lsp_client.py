@@ -10,6 +10,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+async def read_message(stream: asyncio.StreamReader) -> dict[str, Any] | None:
+    """The next LSP message (Content-Length framing), or None at the end of the stream."""
+    length = 0
+    while True:
+        line = await stream.readline()
+        if not line:
+            return None
+        if line in (b"\r\n", b"\n"):
+            break
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    message: dict[str, Any] = json.loads(await stream.readexactly(length))
+    return message
+
+
 @dataclass
 class Pending:
     method: str
@@ -62,16 +77,9 @@ class RawLspClient:
         stdout = self.process.stdout
         assert stdout is not None
         while True:
-            length = 0
-            while True:
-                line = await stdout.readline()
-                if not line:
-                    return
-                if line in (b"\r\n", b"\n"):
-                    break
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            message = json.loads(await stdout.readexactly(length))
+            message = await read_message(stdout)
+            if message is None:
+                return
             now = time.monotonic()
             if "id" in message and "method" in message:  # a request from the server: accept it
                 self._write({"jsonrpc": "2.0", "id": message["id"], "result": None})

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import tempfile
@@ -31,8 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from tests.fake_anthropic import FakeAnthropic  # noqa: E402
 
-from interactive import Session, invoke_after_typing, make_workspace, percentile, suggest_rest_of_line  # noqa: E402
-from lsp_client import VSCODE_LIKE_CAPABILITIES, RawLspClient  # noqa: E402
+from interactive import invoke_after_typing, open_session, percentile  # noqa: E402
 
 SERVERS = {
     "byte relay (floor)": [sys.executable, str(ROOT / "bench" / "relay_server.py")],
@@ -45,19 +43,7 @@ async def overheads(argv: list[str], fake: FakeAnthropic, invocations: int, seed
     rng = random.Random(seed)
     found: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-relay-") as tmp:
-        root = Path(tmp)
-        path, line = make_workspace(root)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-        env |= {"ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_API_KEY": "bench-key-0123456789"}
-        client = await RawLspClient.start(argv, env, cwd=str(root))
-        await client.initialize(root.as_uri(), VSCODE_LIKE_CAPABILITIES)
-        uri = path.as_uri()
-        client.notify("textDocument/didOpen", {"textDocument": {
-            "uri": uri, "languageId": "typescript", "version": 1, "text": path.read_text()}})
-        await asyncio.sleep(3.0)  # start-up work (index, SDK import) finishes before we measure
-        fake.clear()
-        fake.set_default(suggest_rest_of_line)
-        session = Session(client, uri, line)
+        session = await open_session(argv, fake, Path(tmp))
         for n in range(invocations + 1):
             invocation = await invoke_after_typing(session, fake, n)
             if invocation is not None and n > 0:  # the first one opens the relay's connection
@@ -65,7 +51,7 @@ async def overheads(argv: list[str], fake: FakeAnthropic, invocations: int, seed
                 fake_s = invocation.finished_at - invocation.first_byte_at
                 found.append((lsp_s - fake_s) * 1000)
             await asyncio.sleep(rng.uniform(0.3, 0.6))
-        await client.close()
+        await session.client.close()
     return found
 
 

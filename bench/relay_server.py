@@ -17,8 +17,13 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lsp_client import read_message
 
 BODY = json.dumps({
     "model": "claude-sonnet-4-6", "max_tokens": 128, "stream": True,
@@ -64,17 +69,7 @@ async def serve() -> None:
         answer(message["id"], {"items": [{"insertText": "0;", "range": {"start": at, "end": at}}]})
 
     tasks: set[asyncio.Task[None]] = set()
-    while True:
-        length = 0
-        while True:
-            line = await stdin.readline()
-            if not line:
-                return
-            if line in (b"\r\n", b"\n"):
-                break
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        message = json.loads(await stdin.readexactly(length))
+    while (message := await read_message(stdin)) is not None:
         method = message.get("method")
         if method == "textDocument/inlineCompletion":
             task = asyncio.create_task(complete(message))
