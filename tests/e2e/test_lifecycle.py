@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from ai_coding_router.models.deprecations import sdk_deprecation_table
+
 from .harness import CLIENTS, copy_workspace, lsp_session, open_document, server_env, server_state, wait_until
 
 pytestmark = pytest.mark.parametrize("client_name", CLIENTS)
@@ -104,6 +106,33 @@ async def test_config_file_reloaded_without_restart(tmp_path: Path, client_name:
         assert state["config"]["routing"]["complexity_threshold"] == 0.75
         assert state["config"]["routing"]["max_latency_ms"] == 900
         assert state["configError"]
+
+
+async def test_a_deprecated_model_in_the_config_is_one_warning_per_model(tmp_path: Path, client_name: str) -> None:
+    table = sdk_deprecation_table()
+    assert len(table) >= 2, "the SDK's deprecation table lists fewer than two models: pick test models another way"
+    first, second = list(table)[:2]
+    workspace = copy_workspace(tmp_path / "ws")
+    config_path = workspace / "ai-coding-router.config.yaml"
+    config_path.write_text(f"routing:\n  default_model: {first}\n")
+    async with lsp_session(workspace, client=client_name, env=server_env(api_key="sk-ant-test-0123456789")) as client:
+
+        def warnings(model: str) -> list[str]:
+            return [m.message for m in client.messages
+                    if m.type == types.MessageType.Warning and f"'{model}'" in m.message]
+
+        await wait_until(lambda: warnings(first), timeout=30)
+        assert "routing.default_model" in warnings(first)[0] and table[first] in warnings(first)[0]
+        # A reload that adds another deprecated model warns about that one; the first is not repeated.
+        config_path.write_text(f"routing:\n  default_model: {first}\n  escalation_model: {second}\n")
+        client.workspace_did_change_watched_files(
+            types.DidChangeWatchedFilesParams(
+                changes=[types.FileEvent(uri=config_path.as_uri(), type=types.FileChangeType.Changed)]
+            )
+        )
+        await wait_until(lambda: warnings(second))
+        assert "routing.escalation_model" in warnings(second)[0]
+        assert len(warnings(first)) == 1
 
 
 async def test_config_file_change_noticed_without_watcher(tmp_path: Path, client_name: str) -> None:

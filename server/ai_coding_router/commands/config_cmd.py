@@ -9,6 +9,7 @@ from typing import Any
 
 from ..config import CONFIG_FILE_NAME, dump_schema, load_config_file, reference_markdown
 from ..errors import ConfigError
+from ..models.deprecations import deprecated_model_warnings, sdk_deprecation_table
 
 
 def add_parser(subparsers: Any) -> None:
@@ -32,11 +33,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"{path}: no such file (defaults apply)", file=sys.stderr)
         return 1
     try:
-        load_config_file(path)
+        config = load_config_file(path)
     except ConfigError as error:
         print(f"{error.source}: invalid configuration", file=sys.stderr)
         for problem in error.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     print(f"{path}: valid")
+    for _, message in deprecated_model_warnings(config, sdk_deprecation_table()):
+        print(f"  warning: {message}")
     return 0

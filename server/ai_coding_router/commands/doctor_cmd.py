@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import CONFIG_FILE_NAME, load_config_file
+from ..config import CONFIG_FILE_NAME, Config, load_config_file
 from ..errors import ConfigError
+from ..models.deprecations import deprecated_model_warnings, sdk_deprecation_table
 
 PYTHON_PACKAGES = (
     "pygls", "lsprotocol", "anthropic", "tree-sitter", "tree-sitter-typescript", "cachetools", "PyYAML", "pydantic"
@@ -82,12 +83,19 @@ def check_node_tools(workspace: Path) -> list[Check]:
 def check_config(workspace: Path) -> list[Check]:
     path = workspace / CONFIG_FILE_NAME
     if not path.is_file():
-        return [Check("config", True, f"no {CONFIG_FILE_NAME} in {workspace}: defaults apply")]
+        return [Check("config", True, f"no {CONFIG_FILE_NAME} in {workspace}: defaults apply"), *check_models(Config())]
     try:
-        load_config_file(path)
+        config = load_config_file(path)
     except ConfigError as error:
         return [Check("config", False, "; ".join(error.problems))]
-    return [Check("config", True, f"{path} is valid")]
+    return [Check("config", True, f"{path} is valid"), *check_models(config)]
+
+
+def check_models(config: Config) -> list[Check]:
+    warnings = deprecated_model_warnings(config, sdk_deprecation_table())
+    if not warnings:
+        return [Check("models", True, "no configured model is deprecated")]
+    return [Check("models", False, message, required=False) for _, message in warnings]
 
 
 def check_api_key() -> list[Check]:

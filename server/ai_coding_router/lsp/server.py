@@ -33,6 +33,7 @@ from ..config import CONFIG_FILE_NAME
 from ..errors import ConfigError
 from ..ledger import CallRecord, Ledger, Notice, Outcome, new_call_id
 from ..models.base import ModelClient, Usage
+from ..models.deprecations import deprecated_model_warnings, sdk_deprecation_table
 from ..services import ClientInfo, Services, build_services
 from .completion import cursor_after, snapshot_for_prepare
 from .documents import RouterWorkspace
@@ -146,6 +147,7 @@ class RouterServer(LanguageServer):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._config_mtime: int | None = None
         self._shown_once: set[str] = set()
+        self._deprecated_models: dict[str, str] | None = None  # the SDK's table, once read off the loop
         self.last_model: str | None = None
         self._pending_problems: list[ConfigError] = []  # config problems found in initialize, shown at initialized
         self._ledger: Ledger | None = None
@@ -240,6 +242,18 @@ class RouterServer(LanguageServer):
     def config_changed(self) -> None:
         if self._ledger is not None:
             self._ledger.update_config(self.services.config)
+        self._warn_about_deprecated_models()
+
+    async def check_model_deprecations(self) -> None:
+        """Read the SDK's deprecation table (it imports the SDK: in a thread) and warn about configured models."""
+        self._deprecated_models = await asyncio.to_thread(sdk_deprecation_table)
+        self._warn_about_deprecated_models()
+
+    def _warn_about_deprecated_models(self) -> None:
+        if self._deprecated_models is None:  # not read yet: check_model_deprecations warns when it is
+            return
+        for model, message in deprecated_model_warnings(self.services.config, self._deprecated_models):
+            self.show_once(f"deprecated-model:{model}", message)
 
     def send_status(self) -> None:
         self.protocol.notify(STATUS_NOTIFICATION, {"lastModel": self.last_model, "runningJobs": self.running_jobs()})
@@ -401,6 +415,8 @@ def _register_lifecycle(server: RouterServer) -> None:
         warm_up = getattr(services.model_client, "warm_up", None)
         if warm_up is not None:
             ls.run_task(warm_up(), "model-warm-up")
+        if services.model_client.available:  # without a key no call is made, and the SDK is not imported
+            ls.run_task(ls.check_model_deprecations(), "model-deprecations")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_did_change_configuration(ls: RouterServer, params: types.DidChangeConfigurationParams) -> None:
