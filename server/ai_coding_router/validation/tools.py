@@ -210,6 +210,13 @@ async def run_tool(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), 5.0)
         return ToolRun(None, "", "", (time.perf_counter() - started) * 1000, timed_out=True)
+    except asyncio.CancelledError:
+        # Reaped before the cancellation goes on: a process left to the garbage collector after its event
+        # loop closed (asyncio.run cancelling a check at exit) fails with "Event loop is closed".
+        _kill_group(proc.pid)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 5.0)
+        raise
     finally:
         # Normal exit: reap stray workers. Cancellation or timeout: kill everything now.
         _kill_group(proc.pid)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -102,6 +103,30 @@ async def test_cancelling_the_caller_kills_the_process_group(tmp_path: Path) -> 
             break
         await asyncio.sleep(0.05)
     assert not _alive(grandchild)
+
+
+# A check still running when the CLI's asyncio.run ends: cancelled at shutdown, it must be reaped before the
+# loop closes, or its transports are closed later by the garbage collector and raise "Event loop is closed".
+LEFT_RUNNING_AT_EXIT = """
+import asyncio, sys
+from pathlib import Path
+from ai_coding_router.validation.tools import run_tool
+
+async def main():
+    asyncio.create_task(run_tool([sys.executable, "-c", "import time; time.sleep(60)"], cwd=Path("."),
+                                 timeout_s=60))
+    await asyncio.sleep(0.5)
+
+asyncio.run(main())
+print("exited")
+"""
+
+
+def test_a_tool_cancelled_as_the_event_loop_shuts_down_is_reaped_first(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-X", "dev", "-c", LEFT_RUNNING_AT_EXIT], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "exited"
+    assert "Event loop is closed" not in result.stderr, result.stderr
 
 
 async def test_a_missing_executable_is_tool_missing(tmp_path: Path) -> None:
