@@ -126,6 +126,17 @@ async def test_a_prepared_wire_body_is_what_the_api_receives(fake_api: FakeAnthr
     assert client._wire_body(request()) != body
 
 
+async def test_a_lone_surrogate_in_the_prompt_does_not_fail_the_call(fake_api: FakeAnthropic) -> None:
+    fake_api.script(SONNET, Reply(text="ok"))
+    client = make_client(fake_api)
+    odd = request(messages=[Message("user", "const s = '\ud800';")])
+    client.prepare(odd)  # in a typing pause: must not raise either
+    result = await client.complete(odd)
+    await client.aclose()
+    assert result.text == "ok"
+    assert fake_api.requests[0].body["messages"][0]["content"] == "const s = '?';"
+
+
 def test_without_a_key_nothing_is_prepared() -> None:
     client = AnthropicModelClient(api_key="", base_url="http://127.0.0.1:9")
     client.prepare(request())

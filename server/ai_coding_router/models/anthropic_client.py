@@ -76,9 +76,12 @@ def request_params(request: ModelRequest) -> dict[str, Any]:
 
 
 def wire_body(request: ModelRequest) -> bytes:
-    """The JSON a streamed call of ``request`` sends, encoded as the SDK encodes a body."""
+    """The JSON a streamed call of ``request`` sends, encoded as the SDK encodes a body.
+
+    A lone surrogate (an editor can send one as a ``\\ud800`` escape) cannot be encoded as UTF-8: it goes as
+    ``?`` rather than failing every call for that document."""
     body = {**request_params(request), "stream": True}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8", "replace")
 
 
 def _body_key(request: ModelRequest) -> tuple[object, ...]:
