@@ -50,8 +50,6 @@ async def measure(invocations: int, log_path: Path) -> list[Invocation]:
     return rows
 
 
-
-
 def steps_of(rows: list[Invocation], log_text: str) -> tuple[list[float], dict[str, list[float]]]:
     overheads: list[float] = []
     steps: dict[str, list[float]] = {}
