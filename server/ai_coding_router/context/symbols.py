@@ -310,7 +310,7 @@ def extract(tree: tree_sitter.Tree, source: bytes) -> FileSymbols:
     """Everything the index needs from one file."""
     root = tree.root_node
     imports: list[ImportRecord] = []
-    exports: list[ExportRecord] = []
+    exports: dict[ExportRecord, None] = {}  # an ordered set: `record in list` made large files quadratic
     definitions: list[Definition] = []
     for node in root.named_children:
         _statement(node, source, imports, exports, definitions, container="")
@@ -326,7 +326,7 @@ def _statement(
     node: tree_sitter.Node,
     source: bytes,
     imports: list[ImportRecord],
-    exports: list[ExportRecord],
+    exports: dict[ExportRecord, None],
     definitions: list[Definition],
     container: str,
 ) -> None:
@@ -389,7 +389,7 @@ def _export(
     node: tree_sitter.Node,
     source: bytes,
     imports: list[ImportRecord],
-    exports: list[ExportRecord],
+    exports: dict[ExportRecord, None],
     definitions: list[Definition],
     container: str,
 ) -> None:
@@ -419,24 +419,22 @@ def _export(
         for s in clause.named_children:
             if s.type == "export_specifier":
                 exported, local = _specifier_names(s)
-                exports.append(ExportRecord(exported, local))
+                exports[ExportRecord(exported, local)] = None
         return
     declaration = node.child_by_field_name("declaration")
     is_default = _has_token(node, "default")
     if declaration is not None:
         names = _declaration(declaration, node, source, definitions, container, exported=True)
         for name in dict.fromkeys(names):
-            record = ExportRecord("default" if is_default else name, name)
-            if record not in exports:
-                exports.append(record)
+            exports[ExportRecord("default" if is_default else name, name)] = None
         return
     value = node.child_by_field_name("value")
     if value is not None and is_default:
         if value.type == "identifier":
-            exports.append(ExportRecord("default", _text(value)))
+            exports[ExportRecord("default", _text(value))] = None
             return
         names = _declaration(value, node, source, definitions, container, exported=True, default=True)
-        exports.append(ExportRecord("default", names[0] if names else "default"))
+        exports[ExportRecord("default", names[0] if names else "default")] = None
 
 
 def _specifier_names(spec: tree_sitter.Node) -> tuple[str, str]:

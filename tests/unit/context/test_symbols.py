@@ -143,3 +143,24 @@ def test_json_round_trip() -> None:
 def test_strip_comments_keeps_strings_and_drops_comment_lines() -> None:
     text = "/** doc */\nconst url = \"http://x//y\"; // trailing\n/* block\n spans */\nconst b = '/* not */';\n"
     assert strip_comments(text) == "const url = \"http://x//y\";\nconst b = '/* not */';\n"
+
+
+def test_exports_keep_source_order_and_overloads_export_once() -> None:
+    text = (
+        "export function f(a: string): void;\n"
+        "export function f(a: number): void;\n"
+        "export function f(a: unknown): void {}\n"
+        "export const b = 1;\n"
+        "const c = 2;\n"
+        "export { c, c as d };\n"
+        "export default b;\n"
+    )
+    exports = [(e.exported, e.local) for e in symbols_of(text).exports]
+    assert exports == [("f", "f"), ("b", "b"), ("c", "c"), ("d", "c"), ("default", "b")]
+
+
+def test_thousands_of_exports_are_all_kept_once() -> None:
+    # Generated API clients export thousands of functions; deduplicating them must not compare each with all.
+    text = "".join(f"export function op{i}(x: number): number {{ return x + {i}; }}\n" for i in range(3000))
+    exports = symbols_of(text).exports
+    assert [e.exported for e in exports] == [f"op{i}" for i in range(3000)]
