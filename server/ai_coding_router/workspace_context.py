@@ -1,21 +1,29 @@
 """The context engine as the server uses it: an index built off the event loop, kept current with edits.
 
 The index is built in a worker thread at start-up; open documents are re-indexed after a short idle
-pause (re-extracting a large file's symbols costs tens of milliseconds, too much for every keystroke).
-Until the index is ready, requests get the current file's own context only — never a wait.
+pause (re-extracting a large file's symbols costs tens of milliseconds, too much for every keystroke),
+files changed on disk as the editor reports them. A re-index reads the file on a thread and extracts its
+symbols in a worker process (context/extractor.py): parsing holds the GIL, so on a thread it would stop
+the event loop for the whole parse. Until the index is ready, requests get the current file's own
+context only — never a wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .context import ContextRequest, WorkspaceIndex, impact, prune, render
+from .context.extractor import SymbolExtractor
 from .context.impact import ImpactFacts
+from .context.index import is_project_file
 from .edits.positions import code_units
+from .errors import ContextError
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +32,16 @@ REINDEX_IDLE_S = 1.5  # after the user pauses: re-extracting a 5,000-line file c
 
 
 class WorkspaceContext:
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, *, extractor: SymbolExtractor | None = None) -> None:
         self.root = root
         self.index: WorkspaceIndex | None = WorkspaceIndex(root) if root is not None else None
         self.ready = False
+        self.extractor = extractor if extractor is not None else SymbolExtractor()
         self._pending: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._latest: dict[str, int] = {}  # file -> number of its newest update under way: that one wins
+        self._numbers = itertools.count(1)
+        self._store = asyncio.Lock()  # results are stored one at a time, in the order they are checked
         self._relative: dict[str, str | None] = {}
         self.on_updated: Callable[[], None] | None = None  # after the index took an edit (on the event loop)
 
@@ -67,13 +79,14 @@ class WorkspaceContext:
 
     def _reindex(self, rel: str, text: str) -> None:
         self._pending.pop(rel, None)
-        index = self.index
-        if index is None or not self.ready:
+        if self.index is None or not self.ready:
             return
-        task = asyncio.get_running_loop().create_task(asyncio.to_thread(self._update, index, rel, text))
+        self._spawn(self._update(rel, text))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _: self._notify_updated())
 
     def _notify_updated(self) -> None:
         if self.on_updated is not None:
@@ -82,25 +95,67 @@ class WorkspaceContext:
             except Exception:  # a listener's failure must not break indexing
                 log.exception("index update listener failed")
 
-    @staticmethod
-    def _update(index: WorkspaceIndex, rel: str, text: str) -> None:
+    async def _update(self, rel: str, text: str | None) -> None:
+        """Re-index one file from ``text`` (None: from disk); a newer update of it started meanwhile wins."""
+        index = self.index
+        assert index is not None
+        number = self._latest[rel] = next(self._numbers)
         try:
-            index.update_file(rel, text)
-        except Exception:  # a file the index cannot read must not break editing
+            update = await asyncio.to_thread(index.read_update, rel, text)
+            symbols = None if update is None else await self.extractor.extract(update.rel, update.source)
+            async with self._store:
+                if self._latest.get(rel) != number:
+                    return
+                if update is not None and symbols is not None:
+                    await asyncio.to_thread(index.apply_update, update, symbols)
+        except ContextError as error:  # a file the index cannot read must not break editing
+            log.warning("re-indexing %s: %s", rel, error)
+        except Exception:
             log.exception("re-indexing %s failed", rel)
+        finally:
+            if self._latest.get(rel) == number:
+                del self._latest[rel]
+        self._notify_updated()
+
+    async def _remove(self, rel: str) -> None:
+        index = self.index
+        assert index is not None
+        number = self._latest[rel] = next(self._numbers)
+        async with self._store:
+            if self._latest.get(rel) != number:
+                return
+            try:
+                await asyncio.to_thread(index.remove_file, rel)
+            finally:
+                del self._latest[rel]
+        self._notify_updated()
+
+    async def _rebuild(self) -> None:
+        index = self.index
+        assert index is not None
+        async with self._store:
+            try:
+                await asyncio.to_thread(index.build)
+            except Exception:
+                log.exception("rebuilding the workspace index failed")
+        self._notify_updated()
 
     def file_changed_on_disk(self, path: str, deleted: bool) -> None:
+        """A file changed on disk (the editor's file watcher): re-index it off the event loop."""
         rel = self.relative(path)
         if rel is None or self.index is None or not self.ready:
             return
-        try:
-            if deleted:
-                self.index.remove_file(rel)
-            else:
-                self.index.update_file(rel)
-        except Exception:
-            log.exception("index update for %s failed", rel)
-        self._notify_updated()
+        if is_project_file(rel):  # tsconfig/jsconfig/package.json, changed or deleted: resolve everything again
+            self._spawn(self._rebuild())
+        elif deleted:
+            self._spawn(self._remove(rel))
+        else:
+            self._spawn(self._update(rel, None))
+
+    async def settled(self) -> None:
+        """Wait for every re-index under way (tests, and the CLI's one-shot commands)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def version(self) -> object:
         """Changes whenever the index does: the index snapshot itself (kept until the next update)."""
@@ -147,3 +202,12 @@ class WorkspaceContext:
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
+        for task in self._tasks:
+            task.cancel()
+        self.extractor.close()
+
+    async def aclose(self) -> None:
+        """``close``, then wait for the re-indexing under way to stop and the worker to exit."""
+        self.close()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.extractor.aclose()

@@ -220,10 +220,13 @@ def test_no_shell_anywhere_and_tools_run_with_the_clean_environment() -> None:
         "asyncio.create_subprocess_exec(cwd,env,start_new_session,stderr,stdin,stdout)"]
     tools = (PACKAGE / "validation" / "tools.py").read_text()
     assert "env=clean_env(env)" in tools
-    # Any other process the package starts is reviewed here: git (key removed) and `doctor` (node --version,
-    # and the server itself, which needs the key).
-    assert set(sites) == {"validation/tools.py", "ledger/git.py", "commands/doctor_cmd.py"}, sites
+    # Any other process the package starts is reviewed here: git (key removed), `doctor` (node --version,
+    # and the server itself, which needs the key) and the index's extraction worker (allow-listed env).
+    assert set(sites) == {"validation/tools.py", "ledger/git.py", "commands/doctor_cmd.py",
+                          "context/extractor.py"}, sites
     assert sites["ledger/git.py"] == ["subprocess.run(capture_output,check,env,text,timeout)"]
+    assert sites["context/extractor.py"] == ["asyncio.create_subprocess_exec(env,stderr,stdin,stdout)"]
+    assert "env=worker_env()" in (PACKAGE / "context" / "extractor.py").read_text()
 
 
 # -- trust and symlinks, through the real server -----------------------------------------------------------

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
+
+# How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). The event loop
+# shares the process with worker threads (decoding a re-indexed file's symbols, the ledger, SQLite);
+# at 5 ms a request arriving meanwhile waited up to 5 ms for the loop (bench/reindex_stall.py).
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def add_parser(subparsers: Any) -> None:
@@ -21,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ..lsp.stdio import start_io
 
     configure_logging(args.log_level)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     server = create_server()
     if args.tcp:
         server.start_tcp(args.host, args.port)

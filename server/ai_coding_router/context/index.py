@@ -77,6 +77,24 @@ class FileEntry:
     size: int
 
 
+@dataclass(frozen=True)
+class FileUpdate:
+    """A file's new source, read and checked, waiting for its symbols (``WorkspaceIndex.read_update``)."""
+
+    rel: str
+    source: bytes
+    mtime_ns: int
+    size: int
+
+
+PROJECT_FILES = ("tsconfig.json", "jsconfig.json", "package.json")
+
+
+def is_project_file(rel: str) -> bool:
+    """A file whose change re-resolves every import: the index is rebuilt rather than updated."""
+    return posixpath.basename(rel) in PROJECT_FILES
+
+
 @dataclass
 class BuildStats:
     files: int = 0
@@ -468,12 +486,25 @@ class WorkspaceIndex:
 
     def update_file(self, path: str | Path, text: str | None = None) -> FileSymbols | None:
         """Re-index one file (from ``text`` when given, else from disk). Returns its symbols, or None
-        when the file is not indexed (not a source file, ignored, binary, too large, or gone)."""
+        when the file is not indexed (not a source file, ignored, binary, too large, or gone).
+
+        The server does the same in three steps so that the extraction runs in another process:
+        ``read_update``, ``context.extractor``, ``apply_update``."""
         rel = relative_path(self.root, path)
-        name = posixpath.basename(rel)
-        if name in ("tsconfig.json", "jsconfig.json", "package.json"):
+        if is_project_file(rel):
             self.build()
             return None
+        update = self.read_update(rel, text)
+        if update is None:
+            return None
+        symbols = symbols_for(update.rel, update.source)
+        self.apply_update(update, symbols)
+        return symbols
+
+    def read_update(self, path: str | Path, text: str | None = None) -> FileUpdate | None:
+        """A source file's new text, checked as the index checks files; None when it is not indexed (a
+        file that became unreadable, binary or too large is dropped from the index here)."""
+        rel = relative_path(self.root, path)
         if grammar_for(rel) is None or is_secret_path(rel) or any(p in SKIP_DIRS for p in rel.split("/")[:-1]):
             return None
         full = self.root / rel
@@ -495,18 +526,21 @@ class WorkspaceIndex:
         except OSError:
             self.remove_file(rel)
             return None
-        symbols = symbols_for(rel, source)
-        self._sources.remember(rel, source.decode("utf-8", errors="replace"))
+        return FileUpdate(rel, source, mtime, size)
+
+    def apply_update(self, update: FileUpdate, symbols: FileSymbols) -> None:
+        """Store a file's symbols extracted from ``update.source``."""
+        rel = update.rel
+        self._sources.remember(rel, update.source.decode("utf-8", errors="replace"))
         with self._lock:
             is_new = rel not in self._entries
-            self._entries[rel] = FileEntry(symbols, mtime, size)
+            self._entries[rel] = FileEntry(symbols, update.mtime_ns, update.size)
             self._skipped.pop(rel, None)
             if is_new:
                 self._resolve_all()  # a new file can satisfy imports elsewhere
             else:
                 self._targets[rel] = tuple(self._resolver.resolve(rel, r.specifier) for r in symbols.imports)
                 self._snapshot = None
-        return symbols
 
     def remove_file(self, path: str | Path) -> None:
         rel = relative_path(self.root, path)

@@ -7,6 +7,7 @@ get the server and register their own handlers through ``register(server)``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
@@ -27,7 +28,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
 
-from .. import __version__
+from .. import __version__, heap
 from ..completion.service import CompletionCall
 from ..config import CONFIG_FILE_NAME
 from ..errors import ConfigError
@@ -307,6 +308,7 @@ class RouterServer(LanguageServer):
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._services is not None:
+            await self._services.context.aclose()
             await self._services.model_client.aclose()
         if self.jobs is not None and self.jobs.runner is not None:
             await self.jobs.runner.aclose()
@@ -408,15 +410,20 @@ def _register_lifecycle(server: RouterServer) -> None:
         except Exception as error:  # a damaged job store must not stop the server
             log.exception("background jobs are off")
             ls.show_once("jobs", f"background jobs are off: {error}", types.MessageType.Error)
-        ls.run_task(services.context.start(), "workspace-index")
+        start_up = [ls.run_task(services.context.start(), "workspace-index")]
         if services.client.supports_watched_files_registration:
             # Not awaited here: a client may be slow to answer (or never answer) a registration.
             ls.run_task(_watch_config_file(ls), "config-watch-registration")
         warm_up = getattr(services.model_client, "warm_up", None)
         if warm_up is not None:
-            ls.run_task(warm_up(), "model-warm-up")
+            start_up.append(ls.run_task(warm_up(), "model-warm-up"))
+        ls.run_task(_settle_heap_after(start_up), "heap-settle")
         if services.model_client.available:  # without a key no call is made, and the SDK is not imported
             ls.run_task(ls.check_model_deprecations(), "model-deprecations")
+
+    async def _settle_heap_after(start_up: list[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*start_up, return_exceptions=True)  # their failures are logged by run_task
+        await asyncio.to_thread(heap.settle)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     def on_did_change_configuration(ls: RouterServer, params: types.DidChangeConfigurationParams) -> None:
@@ -476,6 +483,7 @@ def server_status(ls: RouterServer) -> dict[str, Any]:
         "modelAvailable": services.model_client.available,
         "modelReady": bool(getattr(services.model_client, "ready", True)),
         "indexReady": services.context.ready,
+        "heapFrozen": gc.get_freeze_count(),  # objects left out of garbage collection (heap.settle)
         "config": services.config.model_dump(mode="json"),
         "configError": None if error is None else error.problems,
         "workspaceFolders": [str(root) for root in services.workspace_roots],
@@ -499,7 +507,8 @@ def process_figures(ls: RouterServer) -> dict[str, int | None]:
         "trackedRequests": len(ls.protocol._request_futures),  # pygls' futures by message id
         # Live Python allocations: flat while RSS grows means allocator fragmentation, not a leak.
         "pythonBlocks": sys.getallocatedblocks(),
-        "openFds": None, "openSockets": None, "childProcesses": None, "rssKb": None, "rssPeakKb": None,
+        "openFds": None, "openSockets": None, "childProcesses": None, "indexWorker": None, "rssKb": None,
+        "rssPeakKb": None,
     }
     try:
         links = []
@@ -514,13 +523,16 @@ def process_figures(ls: RouterServer) -> dict[str, int | None]:
             memory = {line.split(":")[0]: line.split()[1] for line in status if line.startswith(("VmRSS", "VmHWM"))}
         figures["rssKb"] = int(memory["VmRSS"]) if "VmRSS" in memory else None
         figures["rssPeakKb"] = int(memory["VmHWM"]) if "VmHWM" in memory else None
-        figures["childProcesses"] = _child_count(os.getpid())
+        # The index's extraction worker lives as long as the server: not a leak, counted on its own.
+        worker = ls.services.context.extractor.worker_pid
+        figures["childProcesses"] = _child_count(os.getpid(), excluding=worker)
+        figures["indexWorker"] = 0 if worker is None else 1
     except OSError:
         pass
     return figures
 
 
-def _child_count(pid: int) -> int:
+def _child_count(pid: int, excluding: int | None = None) -> int:
     count = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -530,7 +542,7 @@ def _child_count(pid: int) -> int:
                 fields = stat.read().rpartition(")")[2].split()  # after "pid (comm)", comm may hold spaces
         except OSError:
             continue
-        if len(fields) > 1 and fields[1] == str(pid):  # fields: state, ppid, ...
+        if len(fields) > 1 and fields[1] == str(pid) and entry != str(excluding):  # fields: state, ppid, ...
             count += 1
     return count
 

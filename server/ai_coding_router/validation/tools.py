@@ -36,7 +36,7 @@ _ENV_ALLOW = frozenset(
     {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT",
      "COMSPEC", "PATHEXT", "WINDIR", "NODE_EXTRA_CA_CERTS", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"}
 )
-_SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH")
+SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL", "AUTH")
 _TOOL_ENV = {"CI": "1", "NO_COLOR": "1", "FORCE_COLOR": "0", "NODE_DISABLE_COLORS": "1"}
 
 
@@ -74,7 +74,7 @@ def clean_env(extra: Mapping[str, str] | None = None, source: Mapping[str, str] 
     kept = {
         name: value
         for name, value in env.items()
-        if (name in _ENV_ALLOW or name.startswith("LC_")) and not any(m in name.upper() for m in _SECRET_MARKERS)
+        if (name in _ENV_ALLOW or name.startswith("LC_")) and not any(m in name.upper() for m in SECRET_MARKERS)
     }
     kept.update(_TOOL_ENV)
     if extra:

@@ -1,0 +1,49 @@
+"""The symbol extraction worker (see context/extractor.py): frames in on stdin, frames out on stdout.
+
+Each request is ``(rel, source)``; each answer ``("ok", FileSymbols.to_json())`` or ``("error", message)``.
+It exits when stdin closes, which happens when the server closes it or dies.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from typing import BinaryIO
+
+from ..errors import ContextError
+from .extractor import decode_frame, encode_frame
+from .index import symbols_for
+
+_LENGTH = struct.Struct(">I")
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+    data = stream.read(size)
+    return data if data is not None and len(data) == size else None
+
+
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    while True:
+        head = _read_exactly(requests, _LENGTH.size)
+        if head is None:
+            return
+        body = _read_exactly(requests, _LENGTH.unpack(head)[0])
+        if body is None:
+            return
+        rel, source = decode_frame(body)
+        try:
+            answer: tuple[str, object] = ("ok", symbols_for(rel, source).to_json())
+        except ContextError as error:
+            answer = ("error", str(error))
+        except Exception as error:  # report, and stay up for the next file
+            answer = ("error", f"extracting {rel} failed: {type(error).__name__}: {error}")
+        answers.write(encode_frame(answer))
+        answers.flush()
+
+
+def main() -> None:
+    serve(sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    main()

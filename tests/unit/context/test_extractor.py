@@ -1,0 +1,103 @@
+"""Symbol extraction in the worker process: the same symbols as in-process, and a dead worker costs one file."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from ai_coding_router.context.extractor import SymbolExtractor, worker_env
+from ai_coding_router.context.index import symbols_for
+from ai_coding_router.errors import ContextError
+
+SOURCE = (
+    b'import { readFile } from "node:fs/promises";\n'
+    b"export class Store { get(key: string): string { return key; } }\n"
+    b"export async function load(path: string): Promise<string> { return readFile(path, 'utf8'); }\n"
+)
+
+
+async def test_the_worker_extracts_what_the_server_would_in_another_process() -> None:
+    extractor = SymbolExtractor()
+    try:
+        symbols = await extractor.extract("src/store.ts", SOURCE)
+        assert symbols == symbols_for("src/store.ts", SOURCE)
+        assert extractor.last_worker_pid not in (None, os.getpid())
+        first = extractor.last_worker_pid
+        await extractor.extract("src/other.tsx", b"export const el = <div>{1}</div>;\n")
+        assert extractor.last_worker_pid == first  # one worker for the server's life
+    finally:
+        await extractor.aclose()
+
+
+async def test_a_file_the_worker_cannot_extract_is_an_error_and_the_worker_stays() -> None:
+    extractor = SymbolExtractor()
+    try:
+        with pytest.raises(ContextError, match="not a TypeScript or JavaScript file"):
+            await extractor.extract("README.md", b"# hello\n")
+        pid = extractor.last_worker_pid
+        await extractor.extract("src/store.ts", SOURCE)
+        assert extractor.last_worker_pid not in (None, os.getpid())
+        assert pid is None or extractor.last_worker_pid == pid
+    finally:
+        await extractor.aclose()
+
+
+async def test_a_dead_worker_costs_that_file_and_the_next_one_gets_a_new_worker() -> None:
+    extractor = SymbolExtractor()
+    try:
+        await extractor.extract("src/store.ts", SOURCE)
+        dead = extractor.last_worker_pid
+        assert dead is not None
+        os.kill(dead, signal.SIGKILL)
+        with pytest.raises(ContextError, match="worker died"):
+            await extractor.extract("src/store.ts", SOURCE)
+        symbols = await extractor.extract("src/store.ts", SOURCE)
+        assert symbols == symbols_for("src/store.ts", SOURCE)
+        assert extractor.last_worker_pid not in (None, dead, os.getpid())
+    finally:
+        await extractor.aclose()
+
+
+async def test_closing_waits_for_the_worker_to_exit() -> None:
+    extractor = SymbolExtractor()
+    await extractor.extract("src/store.ts", SOURCE)
+    pid = extractor.last_worker_pid
+    assert pid is not None
+    await extractor.aclose()
+    assert not _running(pid)
+
+
+async def test_without_a_worker_extraction_runs_on_a_thread() -> None:
+    extractor = SymbolExtractor(use_process=False)
+    symbols = await extractor.extract("src/store.ts", SOURCE)
+    assert symbols == symbols_for("src/store.ts", SOURCE)
+    assert extractor.last_worker_pid == os.getpid()
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (asyncio's child watcher reaps our exited children)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_close_then_aclose_still_waits_for_the_worker() -> None:
+    extractor = SymbolExtractor()
+    await extractor.extract("src/store.ts", SOURCE)
+    pid = extractor.last_worker_pid
+    assert pid is not None
+    extractor.close()  # the server's shutdown closes first, then waits
+    await extractor.aclose()
+    assert not _running(pid)
+
+
+def test_the_worker_gets_python_settings_but_no_secret() -> None:
+    env = worker_env({"PATH": "/usr/bin", "HOME": "/home/u", "PYTHONPATH": "/opt/lib", "PYTHONHOME": "/opt/py",
+                      "ANTHROPIC_API_KEY": "sk-ant-secret", "PYTHON_TOKEN": "t0k", "AWS_SECRET_ACCESS_KEY": "x",
+                      "DATABASE_URL": "postgres://u:p@h/db"})
+    assert env["PYTHONPATH"] == "/opt/lib" and env["PYTHONHOME"] == "/opt/py" and env["PATH"] == "/usr/bin"
+    assert not {"ANTHROPIC_API_KEY", "PYTHON_TOKEN", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"} & set(env)
