@@ -64,12 +64,14 @@ def check_grammars() -> list[Check]:
 
 def check_node_tools(workspace: Path) -> list[Check]:
     """The same lookup the validation gates use (the project's pinned toolchain; the workspace's when trusted)."""
-    from ..validation.tools import ToolMissing, find_eslint, find_node, find_typescript, find_vitest
+    from ..validation.tools import ToolMissing, clean_env, find_eslint, find_node, find_typescript, find_vitest
 
     node = find_node()
     if node is None:
         return [Check("node", False, "not found on PATH: TypeScript, eslint and vitest checks cannot run", False)]
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    # The tools' allow-listed environment, as every node the server starts gets: no key for `node --version`.
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10,
+                             env=clean_env()).stdout.strip()
     checks = [Check("node", True, version, False)]
     for name, finder in (("tsc", find_typescript), ("eslint", find_eslint), ("vitest", find_vitest)):
         try:
