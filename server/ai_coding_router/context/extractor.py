@@ -51,7 +51,7 @@ class SymbolExtractor:
         self._worker: asyncio.subprocess.Process | None = None
         self._lock: asyncio.Lock | None = None  # one request at a time on the worker's pipes
         self._closed = False
-        self._closing: asyncio.subprocess.Process | None = None
+        self._ending: list[asyncio.subprocess.Process] = []  # told to stop: aclose waits for them
         self.last_worker_pid: int | None = None  # the process that did the last extraction
 
     @property
@@ -105,6 +105,7 @@ class SymbolExtractor:
     def _kill(self, worker: asyncio.subprocess.Process) -> None:
         if self._worker is worker:
             self._worker = None
+        self._ending.append(worker)
         if worker.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 worker.kill()
@@ -114,21 +115,21 @@ class SymbolExtractor:
         self._closed = True
         worker, self._worker = self._worker, None
         if worker is not None:
-            self._closing = worker  # for aclose to wait on
+            self._ending.append(worker)
             if worker.stdin is not None:
                 worker.stdin.close()  # the worker's read ends: it exits
 
     async def aclose(self, timeout_s: float = 5.0) -> None:
-        """Stop the worker and wait for it to exit."""
+        """Stop the worker and wait for it (and any killed before) to exit."""
         self.close()
-        worker, self._closing = self._closing, None
-        if worker is None:
-            return
-        try:
-            await asyncio.wait_for(worker.wait(), timeout_s)
-        except TimeoutError:
-            self._kill(worker)
-            await worker.wait()
+        ending, self._ending = self._ending, []
+        for worker in ending:
+            try:
+                await asyncio.wait_for(worker.wait(), timeout_s)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    worker.kill()
+                await worker.wait()
 
 
 def worker_env(source: dict[str, str] | None = None) -> dict[str, str]:

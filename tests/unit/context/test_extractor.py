@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
@@ -101,3 +102,22 @@ def test_the_worker_gets_python_settings_but_no_secret() -> None:
                       "DATABASE_URL": "postgres://u:p@h/db"})
     assert env["PYTHONPATH"] == "/opt/lib" and env["PYTHONHOME"] == "/opt/py" and env["PATH"] == "/usr/bin"
     assert not {"ANTHROPIC_API_KEY", "PYTHON_TOKEN", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL"} & set(env)
+
+
+async def test_a_cancelled_extraction_replaces_the_worker_and_shutdown_reaps_both() -> None:
+    extractor = SymbolExtractor()
+    try:
+        await extractor.extract("src/store.ts", SOURCE)
+        first = extractor.last_worker_pid
+        big = b"".join(b"export function f%d(x: number): number { return x * %d; }\n" % (i, i) for i in range(40_000))
+        task = asyncio.ensure_future(extractor.extract("src/big.ts", big))
+        await asyncio.sleep(0.05)  # the worker is parsing it
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert extractor.worker_pid is None  # its pipes were mid-message: that worker is gone
+        await extractor.extract("src/store.ts", SOURCE)
+        assert extractor.last_worker_pid not in (None, first)
+    finally:
+        await extractor.aclose()
+    assert first is not None and not _running(first)
