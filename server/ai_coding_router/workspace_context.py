@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import heap
 from .config import Config
 from .context import ContextRequest, WorkspaceIndex, impact, prune, render
 from .context.extractor import SymbolExtractor
@@ -42,6 +43,8 @@ class WorkspaceContext:
         self._latest: dict[str, int] = {}  # file -> number of its newest update under way: that one wins
         self._numbers = itertools.count(1)
         self._store = asyncio.Lock()  # results are stored one at a time, in the order they are checked
+        self._rebuild_queued = False  # a burst of project-file events makes one rebuild
+        self._closed = False
         self._relative: dict[str, str | None] = {}
         self.on_updated: Callable[[], None] | None = None  # after the index took an edit (on the event loop)
 
@@ -84,6 +87,9 @@ class WorkspaceContext:
         self._spawn(self._update(rel, text))
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._closed:  # an edit or watcher event during shutdown: nothing to keep current any more
+            work.close()
+            return
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -121,12 +127,15 @@ class WorkspaceContext:
         index = self.index
         assert index is not None
         number = self._latest[rel] = next(self._numbers)
-        async with self._store:
-            if self._latest.get(rel) != number:
-                return
-            try:
+        try:
+            async with self._store:
+                if self._latest.get(rel) != number:
+                    return  # re-created since (a checkout deletes and writes files in one event)
                 await asyncio.to_thread(index.remove_file, rel)
-            finally:
+        except Exception:
+            log.exception("removing %s from the index failed", rel)
+        finally:
+            if self._latest.get(rel) == number:
                 del self._latest[rel]
         self._notify_updated()
 
@@ -134,10 +143,13 @@ class WorkspaceContext:
         index = self.index
         assert index is not None
         async with self._store:
+            self._rebuild_queued = False  # events from now on need another build
             try:
                 await asyncio.to_thread(index.build)
             except Exception:
                 log.exception("rebuilding the workspace index failed")
+            else:
+                heap.freeze_young()  # the new index is as long-lived as the one frozen at start-up
         self._notify_updated()
 
     def file_changed_on_disk(self, path: str, deleted: bool) -> None:
@@ -146,7 +158,9 @@ class WorkspaceContext:
         if rel is None or self.index is None or not self.ready:
             return
         if is_project_file(rel):  # tsconfig/jsconfig/package.json, changed or deleted: resolve everything again
-            self._spawn(self._rebuild())
+            if not self._rebuild_queued:
+                self._rebuild_queued = True
+                self._spawn(self._rebuild())
         elif deleted:
             self._spawn(self._remove(rel))
         else:
@@ -199,6 +213,7 @@ class WorkspaceContext:
         return impact(self.index.snapshot(), rel, start_line, end_line)
 
     def close(self) -> None:
+        self._closed = True
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()

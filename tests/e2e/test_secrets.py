@@ -227,7 +227,7 @@ def test_no_shell_anywhere_and_tools_run_with_the_clean_environment() -> None:
     assert sites["ledger/git.py"] == ["subprocess.run(capture_output,check,env,text,timeout)"]
     # node --version gets the tools' environment; only the server itself is started with the key.
     assert "subprocess.run(capture_output,env,text,timeout)" in sites["commands/doctor_cmd.py"]
-    assert sites["context/extractor.py"] == ["asyncio.create_subprocess_exec(env,stderr,stdin,stdout)"]
+    assert sites["context/extractor.py"] == ["asyncio.create_subprocess_exec(cwd,env,stderr,stdin,stdout)"]
     assert "env=worker_env()" in (PACKAGE / "context" / "extractor.py").read_text()
 
 

@@ -1,6 +1,7 @@
 """The symbol extraction worker (see context/extractor.py): frames in on stdin, frames out on stdout.
 
-Each request is ``(rel, source)``; each answer ``("ok", FileSymbols.to_json())`` or ``("error", message)``.
+Each request is a file's path and source; each answer ``{"ok": FileSymbols.to_json()}`` or ``{"error": ...}``
+as JSON (extractor.py has the framing).
 It exits when stdin closes, which happens when the server closes it or dies.
 """
 
@@ -11,7 +12,7 @@ import sys
 from typing import BinaryIO
 
 from ..errors import ContextError
-from .extractor import decode_frame, encode_frame
+from .extractor import decode_request, encode_answer
 from .index import symbols_for
 
 _LENGTH = struct.Struct(">I")
@@ -30,14 +31,14 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         body = _read_exactly(requests, _LENGTH.unpack(head)[0])
         if body is None:
             return
-        rel, source = decode_frame(body)
+        rel, source = decode_request(body)
         try:
-            answer: tuple[str, object] = ("ok", symbols_for(rel, source).to_json())
+            answer: dict[str, object] = {"ok": symbols_for(rel, source).to_json()}
         except ContextError as error:
-            answer = ("error", str(error))
+            answer = {"error": str(error)}
         except Exception as error:  # report, and stay up for the next file
-            answer = ("error", f"extracting {rel} failed: {type(error).__name__}: {error}")
-        answers.write(encode_frame(answer))
+            answer = {"error": f"extracting {rel} failed: {type(error).__name__}: {error}"}
+        answers.write(encode_answer(answer))
         answers.flush()
 
 

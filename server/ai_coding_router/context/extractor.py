@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
-import pickle
 import struct
 import sys
 from typing import Any
@@ -32,14 +32,32 @@ from .symbols import FileSymbols
 log = logging.getLogger(__name__)
 
 _LENGTH = struct.Struct(">I")
+_REL_LENGTH = struct.Struct(">H")
+MAX_ANSWER_BYTES = 256 * 1024 * 1024  # far above any answer for a file the index accepts (2 MB at most)
+EXTRACT_TIMEOUT_S = 60.0  # a 2 MB file extracts in well under a second: longer means the worker is stuck
 # The worker imports this package from the directory the server imported it from (a source checkout or a
-# wrapper that put it on sys.path must run the same code), without changing the worker's PYTHONPATH.
+# wrapper that put it on sys.path must run the same code), without changing the worker's PYTHONPATH. It
+# runs with -P in that directory: `python -c` would otherwise put its working directory (the editor starts
+# the server in the workspace) ahead of the standard library, so a workspace's `typing.py` would run.
 _WORKER_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); "
                 "from ai_coding_router.context.extract_worker import main; main()")
 
 
-def encode_frame(payload: Any) -> bytes:
-    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+def encode_request(rel: str, source: bytes) -> bytes:
+    name = rel.encode("utf-8", "surrogatepass")
+    return _LENGTH.pack(_REL_LENGTH.size + len(name) + len(source)) + _REL_LENGTH.pack(len(name)) + name + source
+
+
+def decode_request(frame: bytes) -> tuple[str, bytes]:
+    (size,) = _REL_LENGTH.unpack_from(frame)
+    end = _REL_LENGTH.size + size
+    return frame[_REL_LENGTH.size : end].decode("utf-8", "surrogatepass"), frame[end:]
+
+
+def encode_answer(answer: dict[str, Any]) -> bytes:
+    """``{"ok": FileSymbols.to_json()}`` or ``{"error": message}``, as JSON: the server never unpickles
+    anything a child process sends."""
+    data = json.dumps(answer, separators=(",", ":")).encode()
     return _LENGTH.pack(len(data)) + data
 
 
@@ -70,7 +88,13 @@ class SymbolExtractor:
                 if worker is not None:
                     answer = await self._ask(worker, rel, source)
                     self.last_worker_pid = worker.pid
-                    return await asyncio.to_thread(_decode_answer, answer)
+                    try:
+                        return await asyncio.to_thread(_decode_answer, answer)
+                    except ContextError:
+                        raise
+                    except Exception as error:  # not our worker's JSON: it cannot be trusted with the next file
+                        self._kill(worker)
+                        raise ContextError(f"the symbol extraction worker answered garbage for {rel}") from error
         self.last_worker_pid = os.getpid()
         return await asyncio.to_thread(symbols_for, rel, source)
 
@@ -78,8 +102,9 @@ class SymbolExtractor:
         if self._worker is not None and self._worker.returncode is None:
             return self._worker
         try:
+            package_parent = _package_parent()
             self._worker = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", _WORKER_CODE, _package_parent(),
+                sys.executable, "-P", "-c", _WORKER_CODE, package_parent, cwd=package_parent,
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=None, env=worker_env(),
             )
         except (OSError, RuntimeError) as error:
@@ -89,18 +114,27 @@ class SymbolExtractor:
         return self._worker
 
     async def _ask(self, worker: asyncio.subprocess.Process, rel: str, source: bytes) -> bytes:
-        assert worker.stdin is not None and worker.stdout is not None
         try:
-            worker.stdin.write(encode_frame((rel, source)))
-            await worker.stdin.drain()
-            (length,) = _LENGTH.unpack(await worker.stdout.readexactly(_LENGTH.size))
-            return await worker.stdout.readexactly(length)
+            return await asyncio.wait_for(self._exchange(worker, rel, source), EXTRACT_TIMEOUT_S)
+        except TimeoutError:
+            self._kill(worker)
+            raise ContextError(f"the symbol extraction worker took over {EXTRACT_TIMEOUT_S:.0f} s on {rel}; "
+                               "it is skipped") from None
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as error:
             self._kill(worker)
             raise ContextError(f"the symbol extraction worker died on {rel} ({error!r}); it is skipped") from None
         except asyncio.CancelledError:
             self._kill(worker)  # its pipes are mid-message: the next extraction starts a new worker
             raise
+
+    async def _exchange(self, worker: asyncio.subprocess.Process, rel: str, source: bytes) -> bytes:
+        assert worker.stdin is not None and worker.stdout is not None
+        worker.stdin.write(encode_request(rel, source))
+        await worker.stdin.drain()
+        (length,) = _LENGTH.unpack(await worker.stdout.readexactly(_LENGTH.size))
+        if length > MAX_ANSWER_BYTES:  # not a length: something else wrote to the worker's stdout
+            raise ConnectionError(f"an answer of {length} bytes")
+        return await worker.stdout.readexactly(length)
 
     def _kill(self, worker: asyncio.subprocess.Process) -> None:
         if self._worker is worker:
@@ -141,17 +175,12 @@ def worker_env(source: dict[str, str] | None = None) -> dict[str, str]:
     return clean_env(python, source=env)
 
 
-def decode_frame(data: bytes) -> Any:
-    # Only ever frames from our own worker over its private pipe: nothing untrusted is unpickled.
-    return pickle.loads(data)  # noqa: S301
-
-
 def _decode_answer(answer: bytes) -> FileSymbols:
-    """Off the event loop: unpickling and building a large file's symbols takes milliseconds."""
-    status, payload = decode_frame(answer)
-    if status != "ok":
-        raise ContextError(str(payload))
-    return FileSymbols.from_json(payload)
+    """Off the event loop: decoding and building a large file's symbols takes milliseconds."""
+    data = json.loads(answer)
+    if "error" in data:
+        raise ContextError(str(data["error"]))
+    return FileSymbols.from_json(data["ok"])
 
 
 def _package_parent() -> str:

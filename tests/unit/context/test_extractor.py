@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
+from ai_coding_router.context import extractor as extractor_module
 from ai_coding_router.context.extractor import SymbolExtractor, worker_env
 from ai_coding_router.context.index import symbols_for
 from ai_coding_router.errors import ContextError
@@ -121,3 +123,62 @@ async def test_a_cancelled_extraction_replaces_the_worker_and_shutdown_reaps_bot
     finally:
         await extractor.aclose()
     assert first is not None and not _running(first)
+
+
+async def test_a_worker_writing_anything_but_answers_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stray output on the worker's stdout (a sitecustomize, a debug print): its first bytes read as a length.
+    monkeypatch.setattr(extractor_module, "_WORKER_CODE",
+                        "import sys, time; sys.stdout.write('hello from a sitecustomize'); sys.stdout.flush(); "
+                        "time.sleep(60)")
+    extractor = SymbolExtractor()
+    try:
+        with pytest.raises(ContextError, match="worker died"):
+            await extractor.extract("src/store.ts", SOURCE)
+        assert extractor.worker_pid is None
+    finally:
+        await extractor.aclose()
+
+
+async def test_an_answer_that_is_not_json_is_garbage_and_the_worker_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(extractor_module, "_WORKER_CODE",
+                        "import sys, time; sys.stdout.buffer.write(b'\\x00\\x00\\x00\\x04\\x80abc'); "
+                        "sys.stdout.flush(); time.sleep(60)")
+    extractor = SymbolExtractor()
+    try:
+        with pytest.raises(ContextError, match="answered garbage"):
+            await extractor.extract("src/store.ts", SOURCE)
+        assert extractor.worker_pid is None
+    finally:
+        await extractor.aclose()
+
+
+async def test_a_stuck_worker_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(extractor_module, "_WORKER_CODE", "import time; time.sleep(60)")
+    monkeypatch.setattr(extractor_module, "EXTRACT_TIMEOUT_S", 0.5)
+    extractor = SymbolExtractor()
+    try:
+        with pytest.raises(ContextError, match="took over"):
+            await extractor.extract("src/store.ts", SOURCE)
+        assert extractor.worker_pid is None
+    finally:
+        await extractor.aclose()
+
+
+async def test_code_in_the_servers_working_directory_never_runs_in_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Editors start the server in the workspace; `python -c` would import a workspace's json.py before the
+    # standard library's.
+    marker = tmp_path / "ran"
+    for name in ("json", "typing", "struct"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\n")
+    monkeypatch.chdir(tmp_path)
+    extractor = SymbolExtractor()
+    try:
+        assert await extractor.extract("src/store.ts", SOURCE) == symbols_for("src/store.ts", SOURCE)
+        assert extractor.last_worker_pid not in (None, os.getpid())
+    finally:
+        await extractor.aclose()
+    assert not marker.exists()

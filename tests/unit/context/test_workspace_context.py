@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_coding_router import workspace_context
+from ai_coding_router import heap, workspace_context
 from ai_coding_router.context.extractor import SymbolExtractor
 from ai_coding_router.context.symbols import FileSymbols
 from ai_coding_router.workspace_context import WorkspaceContext
@@ -100,3 +100,37 @@ async def test_an_unreadable_file_is_skipped_and_the_rest_goes_on(context: Works
     assert context.index is not None and "src/lib/blob.ts" in context.index.skipped
     await context._update("src/lib/math.ts", "export const stillWorks = 1;\n")
     assert names(context, "src/lib/math.ts") == ["stillWorks"]
+
+
+async def test_a_file_deleted_and_recreated_in_one_event_stays_indexed(
+    context: WorkspaceContext, workspace: Path
+) -> None:
+    # git checkout / stash / rebase: one watched-files notification deletes a file and writes it again.
+    path = workspace / "src" / "lib" / "math.ts"
+    path.unlink()
+    context.file_changed_on_disk(str(path), deleted=True)
+    path.write_text("export function recreated(): void {}\n")
+    context.file_changed_on_disk(str(path), deleted=False)
+    await context.settled()
+    assert names(context, "src/lib/math.ts") == ["recreated"]
+
+
+async def test_a_burst_of_project_file_events_makes_one_rebuild(
+    context: WorkspaceContext, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert context.index is not None
+    builds: list[int] = []
+    real_build = context.index.build
+    monkeypatch.setattr(context.index, "build", lambda *a, **k: (builds.append(1), real_build(*a, **k))[1])
+    froze: list[int] = []
+    monkeypatch.setattr(heap, "freeze_young", lambda: froze.append(1))  # not in the test process's heap
+    for name in ("tsconfig.json", "package.json", "tsconfig.json"):
+        context.file_changed_on_disk(str(workspace / name), deleted=False)
+    await context.settled()
+    assert builds == [1] and froze == [1]
+
+
+async def test_nothing_is_reindexed_after_close(context: WorkspaceContext, workspace: Path) -> None:
+    context.close()
+    context.file_changed_on_disk(str(workspace / "src" / "lib" / "math.ts"), deleted=False)
+    assert not context._tasks
