@@ -125,41 +125,22 @@ async def test_a_cancelled_extraction_replaces_the_worker_and_shutdown_reaps_bot
     assert first is not None and not _running(first)
 
 
-async def test_a_worker_writing_anything_but_answers_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Stray output on the worker's stdout (a sitecustomize, a debug print): its first bytes read as a length.
-    monkeypatch.setattr(extractor_module, "_WORKER_CODE",
-                        "import sys, time; sys.stdout.write('hello from a sitecustomize'); sys.stdout.flush(); "
-                        "time.sleep(60)")
-    extractor = SymbolExtractor()
-    try:
-        with pytest.raises(ContextError, match="worker died"):
-            await extractor.extract("src/store.ts", SOURCE)
-        assert extractor.worker_pid is None
-    finally:
-        await extractor.aclose()
-
-
-async def test_an_answer_that_is_not_json_is_garbage_and_the_worker_is_replaced(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("worker_code", "timeout_s", "error"), [
+    # Stray output on its stdout (a sitecustomize, a debug print): the first bytes read as a huge length.
+    ("import sys, time; sys.stdout.write('hello from a sitecustomize'); sys.stdout.flush(); time.sleep(60)",
+     60.0, "worker died"),
+    ("import sys, time; sys.stdout.buffer.write(b'\\x00\\x00\\x00\\x04\\x80abc'); sys.stdout.flush(); "
+     "time.sleep(60)", 60.0, "answered garbage"),
+    ("import time; time.sleep(60)", 0.5, "took over"),
+], ids=["stray-output", "not-json", "stuck"])
+async def test_a_worker_that_does_not_answer_properly_is_replaced(
+    worker_code: str, timeout_s: float, error: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(extractor_module, "_WORKER_CODE",
-                        "import sys, time; sys.stdout.buffer.write(b'\\x00\\x00\\x00\\x04\\x80abc'); "
-                        "sys.stdout.flush(); time.sleep(60)")
+    monkeypatch.setattr(extractor_module, "_WORKER_CODE", worker_code)
+    monkeypatch.setattr(extractor_module, "EXTRACT_TIMEOUT_S", timeout_s)
     extractor = SymbolExtractor()
     try:
-        with pytest.raises(ContextError, match="answered garbage"):
-            await extractor.extract("src/store.ts", SOURCE)
-        assert extractor.worker_pid is None
-    finally:
-        await extractor.aclose()
-
-
-async def test_a_stuck_worker_is_given_up_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(extractor_module, "_WORKER_CODE", "import time; time.sleep(60)")
-    monkeypatch.setattr(extractor_module, "EXTRACT_TIMEOUT_S", 0.5)
-    extractor = SymbolExtractor()
-    try:
-        with pytest.raises(ContextError, match="took over"):
+        with pytest.raises(ContextError, match=error):
             await extractor.extract("src/store.ts", SOURCE)
         assert extractor.worker_pid is None
     finally:
