@@ -11,6 +11,7 @@ context only — never a wait.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 from collections.abc import Callable, Coroutine, Sequence
@@ -101,39 +102,28 @@ class WorkspaceContext:
             except Exception:  # a listener's failure must not break indexing
                 log.exception("index update listener failed")
 
-    async def _update(self, rel: str, text: str | None) -> None:
-        """Re-index one file from ``text`` (None: from disk); a newer update of it started meanwhile wins."""
+    async def _update(self, rel: str, text: str | None, *, deleted: bool = False) -> None:
+        """Re-index one file from ``text`` (None: from disk), or drop it when ``deleted``. A newer update of
+        the same file started meanwhile wins (a checkout deletes and re-creates files in one event)."""
         index = self.index
         assert index is not None
         number = self._latest[rel] = next(self._numbers)
         try:
-            update = await asyncio.to_thread(index.read_update, rel, text)
-            symbols = None if update is None else await self.extractor.extract(update.rel, update.source)
+            store: Callable[[], None] | None = functools.partial(index.remove_file, rel) if deleted else None
+            if not deleted:
+                update = await asyncio.to_thread(index.read_update, rel, text)
+                if update is not None:
+                    symbols = await self.extractor.extract(update.rel, update.source)
+                    store = functools.partial(index.apply_update, update, symbols)
             async with self._store:
                 if self._latest.get(rel) != number:
                     return
-                if update is not None and symbols is not None:
-                    await asyncio.to_thread(index.apply_update, update, symbols)
+                if store is not None:
+                    await asyncio.to_thread(store)
         except ContextError as error:  # a file the index cannot read must not break editing
             log.warning("re-indexing %s: %s", rel, error)
         except Exception:
             log.exception("re-indexing %s failed", rel)
-        finally:
-            if self._latest.get(rel) == number:
-                del self._latest[rel]
-        self._notify_updated()
-
-    async def _remove(self, rel: str) -> None:
-        index = self.index
-        assert index is not None
-        number = self._latest[rel] = next(self._numbers)
-        try:
-            async with self._store:
-                if self._latest.get(rel) != number:
-                    return  # re-created since (a checkout deletes and writes files in one event)
-                await asyncio.to_thread(index.remove_file, rel)
-        except Exception:
-            log.exception("removing %s from the index failed", rel)
         finally:
             if self._latest.get(rel) == number:
                 del self._latest[rel]
@@ -161,10 +151,8 @@ class WorkspaceContext:
             if not self._rebuild_queued:
                 self._rebuild_queued = True
                 self._spawn(self._rebuild())
-        elif deleted:
-            self._spawn(self._remove(rel))
         else:
-            self._spawn(self._update(rel, None))
+            self._spawn(self._update(rel, None, deleted=deleted))
 
     async def settled(self) -> None:
         """Wait for every re-index under way (tests, and the CLI's one-shot commands)."""

@@ -2,15 +2,15 @@
 
 py-tree-sitter holds the GIL while it parses and runs queries. On a thread of the server, re-indexing a
 file once the user pauses stopped every request for the whole extraction: a request arriving then waited
-24 ms on a 5,000-line file and 82 ms on a 20,000-line one (bench/reindex_stall.py). One worker process
+~23 ms on a 5,000-line file and ~84 ms on a 20,000-line one (bench/reindex_stall.py). One worker process
 (context/extract_worker.py) does it instead; the server only decodes the result.
 
 The worker is our own child with its own pipes, not a ``multiprocessing`` one: those re-import the parent's
 main script (a wrapper without a ``__main__`` guard would start a second server on the LSP channel) and
 share the server's stdout. It starts on first use and exits when its stdin closes, so it never outlives
-the server. If it cannot be started at all, extraction runs on a thread as before. If it dies on a file
-(tree-sitter crashing on it), that file is skipped and the next extraction starts a new worker: the file
-that crashed a worker is never parsed inside the server's own process.
+the server. If it cannot be started at all, extraction runs on a thread as before. If it dies, hangs or
+answers garbage on a file (tree-sitter crashing on it), that file is skipped rather than retried on a
+thread of the server, and the next extraction starts a new worker.
 """
 
 from __future__ import annotations
