@@ -163,3 +163,17 @@ async def test_code_in_the_servers_working_directory_never_runs_in_the_worker(
     finally:
         await extractor.aclose()
     assert not marker.exists()
+
+
+async def test_a_large_file_comes_back_whole_through_the_chunked_answer() -> None:
+    # More definitions, exports and referenced names than one answer line holds.
+    source = b"".join(b"export function op%d(value%d: number): number { return value%d + %d; }\n" % (i, i, i, i)
+                      for i in range(1, 2_600))
+    extractor = SymbolExtractor()
+    try:
+        symbols = await extractor.extract("src/ops.ts", source)
+    finally:
+        await extractor.aclose()
+    assert symbols == symbols_for("src/ops.ts", source)
+    assert len(symbols.definitions) > 2 * extractor_module.ANSWER_CHUNK_ITEMS
+    assert len(symbols.references) > 2 * extractor_module.ANSWER_CHUNK_ITEMS
