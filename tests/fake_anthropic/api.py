@@ -148,7 +148,8 @@ class ApiHandler:
         fault = reply.stream_fault
         if fault is not None and fault[0] == "stall":
             return await self._until_gone(conn, rec)
-        if not await conn.sleep(reply.ttft_s + reply.per_token_s * max(0, len(gen.tokens) - 1)):
+        tokens_time = reply.per_token_s * (max(0, len(gen.tokens) - 1) + m.unstreamed_tokens(gen))
+        if not await conn.sleep(reply.ttft_s + tokens_time):
             return self._gone(rec)
         if fault is not None and fault[0] == "error_event":
             status = _STATUS_OF_ERROR.get(reply.error_event_type, 529)
@@ -204,6 +205,8 @@ class ApiHandler:
                 return await self._strike(conn, rec, reply, fault[0])
             if not await conn.send(chunk(m.MALFORMED_EVENT)):
                 return self._gone(rec)
+        if not await conn.sleep(reply.per_token_s * m.unstreamed_tokens(gen)):
+            return self._gone(rec)
         self.s.log.update(rec, usage=m.usage_json(usage, gen.output_tokens))
         epilogue = chunk(m.stream_epilogue(gen, usage)) + LAST_CHUNK
         # Stamped as the last bytes go out, as for a JSON reply: encoding them is the fake's own time.

@@ -149,6 +149,15 @@ def generate(text: str, max_tokens: int, stop_sequences: Sequence[str] = ()) -> 
     return Generation(tokens, "end_turn", None)
 
 
+def unstreamed_tokens(gen: Generation) -> int:
+    """Tokens the model generates after the last streamed text that the API never streams: the stop
+    sequence's (the API withholds a matched stop sequence) or the end-of-turn token. They take token time
+    before ``message_delta``; a reply cut by ``max_tokens`` ends with its last streamed token."""
+    if gen.stop_reason == "stop_sequence" and gen.stop_sequence:
+        return len(tokenize(gen.stop_sequence))
+    return 1 if gen.stop_reason == "end_turn" else 0
+
+
 def usage_json(usage: InputUsage, output_tokens: int, service_tier: str = "standard") -> dict[str, Any]:
     return {
         "input_tokens": usage.input_tokens,

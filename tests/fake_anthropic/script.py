@@ -31,7 +31,8 @@ class Reply:
 
     text: str = DEFAULT_TEXT
     ttft_s: float = 0.0  # delay before the first text delta (headers and message_start go out at once)
-    per_token_s: float = 0.0  # delay between text deltas
+    per_token_s: float = 0.0  # delay between text deltas, and before message_delta for tokens never streamed
+    # (a matched stop sequence, the end-of-turn token): the real API generates those too
     fault: Fault | None = None
     retry_after_s: float | None = 1.0  # `retry-after` header on 429/529 (None: no header)
     retry_after_ms: int | None = None  # `retry-after-ms` header on 429/529

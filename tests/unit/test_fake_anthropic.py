@@ -190,6 +190,28 @@ async def test_stop_sequences_and_max_tokens(fake_api: FakeAnthropic, client: an
     assert final.stop_reason == "max_tokens" and final.usage.output_tokens == 3
 
 
+@pytest.mark.parametrize(("stop_sequences", "max_tokens", "unstreamed"), [
+    (["</insert>"], 100, len(tokenize("</insert>"))),  # the API withholds the stop sequence it matched
+    ([], 100, 1),  # the end-of-turn token
+    ([], 2, 0),  # cut by max_tokens: nothing more is generated
+], ids=["stop_sequence", "end_turn", "max_tokens"])
+async def test_tokens_the_api_never_streams_still_take_token_time(
+        fake_api: FakeAnthropic, client: anthropic.AsyncAnthropic, stop_sequences: list[str], max_tokens: int,
+        unstreamed: int) -> None:
+    per_token = 0.08
+    fake_api.script(MODEL, Reply(text="<insert>x = 1;</insert>", per_token_s=per_token))
+    stream = await client.messages.create(model=MODEL, max_tokens=max_tokens, messages=USER, stream=True,
+                                          stop_sequences=stop_sequences)
+    last_text_at = stopped_at = 0.0
+    async for event in stream:
+        if event.type == "content_block_delta":
+            last_text_at = time.monotonic()
+        elif event.type == "message_delta":
+            stopped_at = time.monotonic()
+    gap = stopped_at - last_text_at  # the scripted latency, with one token time of slack for a busy machine
+    assert unstreamed * per_token - 0.02 <= gap < (unstreamed + 1) * per_token, gap
+
+
 def test_generate_prefers_the_earliest_stop_and_lets_max_tokens_win_before_it() -> None:
     assert generate("a STOP b END c", 100, ["END", "STOP"]).stop_sequence == "STOP"
     early = generate("alpha beta gamma STOP", 2, ["STOP"])

@@ -347,13 +347,13 @@ def _choose(variants: Sequence[str], judge: SyntaxJudge) -> str | None:
 _BOUNDARY_CHARS = ";,)]}"
 
 
-def _ends_at_boundary(text: str) -> bool:
+def ends_at_boundary(text: str) -> bool:
     return bool(text) and (text[-1] in "\n \t" or text[-1] in _BOUNDARY_CHARS)
 
 
 def _trim_to_boundary(text: str) -> str:
     """A partial stream's text up to its last line or token boundary."""
-    if _ends_at_boundary(text):
+    if ends_at_boundary(text):
         return text
     cut = max(text.rfind("\n"), *(text.rfind(ch) + 1 for ch in _BOUNDARY_CHARS))
     return text[: max(cut, 0)]
@@ -417,7 +417,7 @@ def is_usable_prefix(
     Without them only the boundary is checked. ``clean_partial`` returns the usable text itself.
     """
     code = strip_stream_preamble(text)
-    if not _ends_at_boundary(code):
+    if not ends_at_boundary(code):
         return False
     if prefix is None or suffix is None or language_id is None:
         return bool(code.strip())

@@ -20,7 +20,13 @@ from ..errors import ModelError, ModelUnavailable
 from ..models.base import ModelClient, ModelRequest, ModelResult, Usage
 from .cache import CompletionCache, InFlight
 from .debounce import AdaptiveDebounce
-from .postprocess import clean_completion, clean_partial, strip_stream_preamble, warm_syntax_base
+from .postprocess import (
+    clean_completion,
+    clean_partial,
+    ends_at_boundary,
+    strip_stream_preamble,
+    warm_syntax_base,
+)
 from .prompt import build_completion_request, prompt_key
 
 log = logging.getLogger(__name__)
@@ -91,12 +97,19 @@ class _Prepared:
                 and self.suffix == query.suffix)
 
 
+@dataclass(frozen=True)
+class _Cleaned:
+    raw: str
+    text: str | None  # clean_completion(raw): what to insert, or None
+
+
 @dataclass
 class _Running:
     query: CompletionQuery
     task: asyncio.Task[ModelResult]
     streamed: str = ""  # what the reply will insert, as far as it has streamed
     changed: asyncio.Event = field(default_factory=asyncio.Event)  # set on every streamed delta
+    cleaned: _Cleaned | None = None  # the reply as streamed so far, cleaned while the model went on
 
     def agrees_with(self, typed: str) -> bool:
         """The user's typing and the stream have not gone different ways (yet)."""
@@ -209,10 +222,11 @@ class CompletionService:
         # A superseded or cancelled call still bills its prompt: the ledger hears of it.
         request = replace(prepared.request, deadline_s=remaining,
                           on_cancelled=lambda usage: self._record(usage, "cancelled", query))
-        result = await self._run_model(query, request)
-        if result is None:
+        ran = await self._run_model(query, request)
+        if ran is None:
             return CompletionAnswer(None, "none", "superseded by a newer request")
-        answer = self._finish(query, result)
+        result, cleaned_so_far = ran
+        answer = self._finish(query, result, cleaned_so_far)
         if answer.text is not None:
             self._cache.put(key, answer.text)
             self._cache.remember_shown(query.uri, query.prefix, query.suffix, answer.text)
@@ -265,7 +279,10 @@ class CompletionService:
             log.exception("context gathering failed for %s", query.uri)
             return ()
 
-    async def _run_model(self, query: CompletionQuery, request: ModelRequest) -> ModelResult | None:
+    async def _run_model(
+        self, query: CompletionQuery, request: ModelRequest
+    ) -> tuple[ModelResult, _Cleaned | None] | None:
+        """The model's result and, when the reply's last text arrived at a token boundary, its cleaning."""
         self._supersede(query.uri)
         running: _Running | None = None
 
@@ -274,6 +291,11 @@ class CompletionService:
                 running.streamed = strip_stream_preamble(text)
                 self._inflight.update(running, running.streamed)
                 running.changed.set()
+                if ends_at_boundary(text):
+                    # Maybe the last text: the model still generates the stop sequence (or end of turn),
+                    # which the API does not stream, so cleaning now takes it off the answer's path.
+                    running.cleaned = _Cleaned(text, clean_completion(
+                        text, prefix=query.prefix, suffix=query.suffix, language_id=query.language_id))
             return True
 
         task = asyncio.ensure_future(self._client.complete(request, on_text))
@@ -294,7 +316,7 @@ class CompletionService:
             return None  # superseded: the newer request closed our stream
         except ModelError as error:
             log.info("completion model call failed: %s", error)
-            return None if task.cancelled() else ModelResultFailure.from_error(request.model, error)
+            return None if task.cancelled() else (ModelResultFailure.from_error(request.model, error), None)
         finally:
             warm.cancel()
             self._inflight.unregister(query.uri, running)
@@ -302,7 +324,7 @@ class CompletionService:
                 del self._running[query.uri]
         ttft = result.usage.ttft_ms
         self._debounce.observe_model_latency(ttft if ttft is not None else (time.monotonic() - started) * 1000.0)
-        return result
+        return result, running.cleaned
 
     def _supersede(self, uri: str) -> None:
         previous = self._running.pop(uri, None)
@@ -339,12 +361,16 @@ class CompletionService:
             return None
         return CompletionAnswer(text[len(typed):], "inflight", "reused the stream the user is typing along")
 
-    def _finish(self, query: CompletionQuery, result: ModelResult) -> CompletionAnswer:
+    def _finish(self, query: CompletionQuery, result: ModelResult, cleaned_so_far: _Cleaned | None = None
+                ) -> CompletionAnswer:
         if isinstance(result, ModelResultFailure):
             self._record(result.usage, "failed", query)
             return CompletionAnswer(None, "none", result.reason, result.usage, result.usage.model)
-        clean = clean_partial if result.stop_reason == "deadline" else clean_completion
-        cleaned = clean(result.text, prefix=query.prefix, suffix=query.suffix, language_id=query.language_id)
+        if result.stop_reason != "deadline" and cleaned_so_far is not None and cleaned_so_far.raw == result.text:
+            cleaned = cleaned_so_far.text  # the stream ended with the text cleaned while the model finished
+        else:
+            clean = clean_partial if result.stop_reason == "deadline" else clean_completion
+            cleaned = clean(result.text, prefix=query.prefix, suffix=query.suffix, language_id=query.language_id)
         if cleaned is None:
             return CompletionAnswer(None, "none", "the model's reply was not usable code", result.usage,
                                     result.usage.model)

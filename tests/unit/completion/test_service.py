@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
 
 from ai_coding_router.completion import service as service_module
 from ai_coding_router.completion.service import CompletionCall, CompletionQuery, CompletionService
@@ -242,3 +245,50 @@ async def test_after_an_index_update_the_prompt_is_rebuilt_before_the_next_reque
     assert completions.prompts_built == 2
     await completions.complete(query(), lambda: True)
     assert completions.prompts_built == 2  # the request found the rebuilt prompt
+
+
+class ReturnsAfterStopTokens(ScriptedModel):
+    """Notes in ``events`` when it returns, after the stop sequence's token time the API does not stream."""
+
+    def __init__(self, scripts: list[list[tuple[float, str]]], events: list[str]) -> None:
+        super().__init__(scripts)
+        self.events = events
+
+    async def complete(self, request: ModelRequest, on_text: TextCallback | None = None) -> ModelResult:
+        result = await super().complete(request, on_text)
+        await asyncio.sleep(0.03)  # `</insert>`: generated, withheld by the API, then message_stop
+        self.events.append("returned")
+        return result
+
+
+def cleaning_recorded(monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None:
+    real = service_module.clean_completion
+
+    def recording(raw: str, **kwargs: Any) -> str | None:
+        events.append(f"clean {raw}")
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(service_module, "clean_completion", recording)
+
+
+async def test_the_reply_is_cleaned_while_the_model_generates_its_stop_sequence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events: list[str] = []
+    cleaning_recorded(monkeypatch, events)
+    model = ReturnsAfterStopTokens([[(0.01, "<insert>user"), (0.01, ".name;")]], events)
+    answer = await service(model, []).complete(query(), lambda: True)
+    assert answer.source == "model" and answer.text == "user.name;"
+    # Cleaned at the delta that ended at a token boundary; nothing left to clean once the model returned.
+    assert events == ["clean <insert>user.name;", "returned"]
+
+
+async def test_a_reply_whose_last_text_was_not_cleaned_is_cleaned_after_it_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events: list[str] = []
+    cleaning_recorded(monkeypatch, events)
+    model = ReturnsAfterStopTokens([[(0.01, "<insert>user;"), (0.01, " user.na"), (0.01, "me")]], events)
+    answer = await service(model, []).complete(query(), lambda: True)
+    assert answer.text is not None
+    assert events == ["clean <insert>user;", "returned", "clean <insert>user; user.name"]
