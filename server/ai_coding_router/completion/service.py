@@ -103,6 +103,14 @@ class _Cleaned:
     text: str | None  # clean_completion(raw): what to insert, or None
 
 
+def _clean_reply(result: ModelResult, query: CompletionQuery, cleaned_so_far: _Cleaned | None) -> str | None:
+    """What to insert from a reply: the cleaning done while it streamed when the stream ended with that text."""
+    if result.stop_reason != "deadline" and cleaned_so_far is not None and cleaned_so_far.raw == result.text:
+        return cleaned_so_far.text
+    clean = clean_partial if result.stop_reason == "deadline" else clean_completion
+    return clean(result.text, prefix=query.prefix, suffix=query.suffix, language_id=query.language_id)
+
+
 @dataclass
 class _Running:
     query: CompletionQuery
@@ -355,8 +363,7 @@ class CompletionService:
             if current is not None and current.cancelling():
                 raise
             return None
-        text = clean_completion(result.text, prefix=running.query.prefix, suffix=running.query.suffix,
-                                language_id=query.language_id)
+        text = _clean_reply(result, running.query, running.cleaned)
         if text is None or not text.startswith(typed) or len(text) == len(typed):
             return None
         return CompletionAnswer(text[len(typed):], "inflight", "reused the stream the user is typing along")
@@ -366,11 +373,7 @@ class CompletionService:
         if isinstance(result, ModelResultFailure):
             self._record(result.usage, "failed", query)
             return CompletionAnswer(None, "none", result.reason, result.usage, result.usage.model)
-        if result.stop_reason != "deadline" and cleaned_so_far is not None and cleaned_so_far.raw == result.text:
-            cleaned = cleaned_so_far.text  # the stream ended with the text cleaned while the model finished
-        else:
-            clean = clean_partial if result.stop_reason == "deadline" else clean_completion
-            cleaned = clean(result.text, prefix=query.prefix, suffix=query.suffix, language_id=query.language_id)
+        cleaned = _clean_reply(result, query, cleaned_so_far)
         if cleaned is None:
             return CompletionAnswer(None, "none", "the model's reply was not usable code", result.usage,
                                     result.usage.model)

@@ -7,15 +7,12 @@ It exits when stdin closes, which happens when the server closes it or dies.
 
 from __future__ import annotations
 
-import struct
 import sys
 from typing import BinaryIO
 
 from ..errors import ContextError
-from .extractor import decode_request, encode_answer
+from .extractor import FRAME_LENGTH, decode_request, encode_answer
 from .index import symbols_for
-
-_LENGTH = struct.Struct(">I")
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
@@ -25,10 +22,10 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
 
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     while True:
-        head = _read_exactly(requests, _LENGTH.size)
+        head = _read_exactly(requests, FRAME_LENGTH.size)
         if head is None:
             return
-        body = _read_exactly(requests, _LENGTH.unpack(head)[0])
+        body = _read_exactly(requests, FRAME_LENGTH.unpack(head)[0])
         if body is None:
             return
         rel, source = decode_request(body)

@@ -31,7 +31,7 @@ from .symbols import FileSymbols
 
 log = logging.getLogger(__name__)
 
-_LENGTH = struct.Struct(">I")
+FRAME_LENGTH = struct.Struct(">I")  # before every request and answer
 _REL_LENGTH = struct.Struct(">H")
 MAX_ANSWER_BYTES = 256 * 1024 * 1024  # far above any answer for a file the index accepts (2 MB at most)
 EXTRACT_TIMEOUT_S = 60.0  # a 2 MB file extracts in well under a second: longer means the worker is stuck
@@ -48,7 +48,8 @@ _WORKER_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); "
 
 def encode_request(rel: str, source: bytes) -> bytes:
     name = rel.encode("utf-8", "surrogatepass")
-    return _LENGTH.pack(_REL_LENGTH.size + len(name) + len(source)) + _REL_LENGTH.pack(len(name)) + name + source
+    size = _REL_LENGTH.size + len(name) + len(source)
+    return FRAME_LENGTH.pack(size) + _REL_LENGTH.pack(len(name)) + name + source
 
 
 def decode_request(frame: bytes) -> tuple[str, bytes]:
@@ -73,7 +74,7 @@ def encode_answer(answer: dict[str, Any]) -> bytes:
                           for i in range(0, len(items), ANSWER_CHUNK_ITEMS)]
         answer = {"ok": head}
     data = "\n".join([_dumps(answer), *lines]).encode()
-    return _LENGTH.pack(len(data)) + data
+    return FRAME_LENGTH.pack(len(data)) + data
 
 
 def _dumps(value: object) -> str:
@@ -150,7 +151,7 @@ class SymbolExtractor:
         assert worker.stdin is not None and worker.stdout is not None
         worker.stdin.write(encode_request(rel, source))
         await worker.stdin.drain()
-        (length,) = _LENGTH.unpack(await worker.stdout.readexactly(_LENGTH.size))
+        (length,) = FRAME_LENGTH.unpack(await worker.stdout.readexactly(FRAME_LENGTH.size))
         if length > MAX_ANSWER_BYTES:  # not a length: something else wrote to the worker's stdout
             raise ConnectionError(f"an answer of {length} bytes")
         return await worker.stdout.readexactly(length)
