@@ -117,13 +117,18 @@ async def test_prompt_is_prepared_in_the_typing_pause(
     async with lsp_session(workspace, client=client_name, env=env_for(fake_api)) as client:
         uri = open_document(client, path)
         await wait_ready(client, "indexReady")
+        await wait_ready(client, "modelReady")  # the SDK is loaded: the call is built in the pause too
         insert(client, uri, 2, line, character, "`${")
         await prompts_built(client, 1)
         # ~1.5 s into the pause the edited file is re-indexed: the prompt is built again with the new index.
         await prompts_built(client, 2)
         assert await complete(client, uri, line, character + 3) == ["user.name;"]
         status = (await server_state(client))["completion"]
-    assert status == {"modelCalls": 1, "promptsBuilt": 2}  # the request built no prompt of its own
+    # The request built no prompt of its own, and it sent the call built in the pause. The re-index rebuilt
+    # the same prompt text (user.ts's signatures did not change), so the call already waiting was kept.
+    assert status == {"modelCalls": 1, "promptsBuilt": 2, "callsParked": 1, "parkedCallsTaken": 1,
+                      "parkedCallsDropped": 0}
+    assert len(fake_api.requests) == 1
     sent = fake_api.requests[0].body
     assert "return `${<|cursor|>" in sent["messages"][0]["content"]
     assert "export function clamp(value: number, range: Range): number { … }" in sent["system"][0]["text"]

@@ -7,6 +7,7 @@ get the server and register their own handlers through ``register(server)``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import hashlib
 import logging
@@ -37,8 +38,10 @@ from ..models.base import ModelClient, Usage
 from ..models.deprecations import deprecated_model_warnings, sdk_deprecation_table
 from ..services import ClientInfo, Services, build_services
 from .completion import cursor_after, snapshot_for_prepare
+from .dispatch import message_kind
 from .documents import RouterWorkspace
 from .jobs import JobsBridge
+from .warm import warm_protocol
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +108,16 @@ class RouterProtocol(LanguageServerProtocol):
         if is_request and method == types.INITIALIZE and self._workspace is not None:
             self._answer_error(message.id, JsonRpcInvalidRequest("the server is already initialized"))
             return
-        super().handle_message(message)
+        kind = message_kind(message)
+        if kind not in ("request", "notification") or message.jsonrpc != self.VERSION or self._shutdown:
+            super().handle_message(message)  # answers to our requests, and what pygls logs and drops
+            return
+        # pygls's own dispatch, minus its isinstance checks against Protocols (lsp/dispatch.py).
+        context = contextvars.copy_context()
+        if kind == "request":
+            context.run(self._handle_request, message.id, message.method, message.params)
+        else:
+            context.run(self._handle_notification, message.method, message.params)
 
     def _execute_handler(self, msg_id: Any, handler: Any, callback: Any, args: Any = None, kwargs: Any = None) -> None:
         # pygls 2.1 files the future of every async or generator handler under its id, so a request can be
@@ -423,6 +435,7 @@ def _register_lifecycle(server: RouterServer) -> None:
 
     async def _settle_heap_after(start_up: list[asyncio.Task[Any]]) -> None:
         await asyncio.gather(*start_up, return_exceptions=True)  # their failures are logged by run_task
+        await warm_protocol(server.protocol)
         await asyncio.to_thread(heap.settle)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -491,11 +504,21 @@ def server_status(ls: RouterServer) -> dict[str, Any]:
         "documents": documents,
         "runningJobs": ls.running_jobs(),
         "completion": {"modelCalls": services.completion.model_calls,
-                       "promptsBuilt": services.completion.prompts_built},
+                       "promptsBuilt": services.completion.prompts_built,
+                       **parked_figures(services.model_client)},
         "circuits": circuit_states() if callable(circuit_states := getattr(services.model_client,
                                                                             "circuit_states", None)) else [],
         "process": process_figures(ls),
     }
+
+
+def parked_figures(model_client: ModelClient) -> dict[str, int]:
+    """Calls built in a typing pause and parked before their send (models/parked.py): how many a request
+    took, and how many were cancelled unsent because the user typed on."""
+    parking = getattr(model_client, "parking", None)
+    if parking is None:
+        return {}
+    return {"callsParked": parking.parked, "parkedCallsTaken": parking.taken, "parkedCallsDropped": parking.dropped}
 
 
 def process_figures(ls: RouterServer) -> dict[str, int | None]:

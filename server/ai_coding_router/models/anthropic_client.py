@@ -8,6 +8,7 @@ imported lazily because importing it costs about a second, which must not delay 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -32,10 +33,11 @@ from ..errors import (
 )
 from .base import ModelRequest, ModelResult, StopReason, TextCallback, Usage
 from .circuit import CircuitBreaker, CircuitBreakers, CircuitSettings, Ticket
+from .parked import ParkingSlot, adopt
 
 if TYPE_CHECKING:
     import httpx2
-    from anthropic import AsyncAnthropic
+    from anthropic import AsyncAnthropic, AsyncStream
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,9 @@ class AnthropicModelClient:
         self._bodies: LRUCache[tuple[object, ...], bytes] = LRUCache(maxsize=WIRE_BODIES_KEPT)
         # Repeated API failures pause calls to that model for a short cool-down (models/circuit.py).
         self.circuits = circuits if circuits is not None else CircuitBreakers(CircuitSettings.from_env())
+        # The call for the prompt prepared in the typing pause, built and waiting to be sent (models/parked.py).
+        self.parking: ParkingSlot[AsyncStream[object]] = ParkingSlot(_close_stream)
+        self._parks_calls = False  # only our transport has the send gate
 
     def __repr__(self) -> str:  # never show the key
         return f"AnthropicModelClient(base_url={self._base_url!r}, key={'set' if self._api_key else 'missing'})"
@@ -214,13 +219,15 @@ class AnthropicModelClient:
         if self._sdk is None:
             from anthropic import AsyncAnthropic
 
+            lean = self.uses_lean_transport
             self._sdk = AsyncAnthropic(
                 api_key=self._api_key,
                 base_url=self._base_url,
                 timeout=self._timeout_s,
                 max_retries=0,
-                http_client=lean_http_client() if self.uses_lean_transport else None,
+                http_client=lean_http_client() if lean else None,
             )
+            self._parks_calls = lean
         return self._sdk
 
     @property
@@ -235,15 +242,25 @@ class AnthropicModelClient:
             await asyncio.to_thread(self._client)
 
     async def aclose(self) -> None:
-        if self._sdk is not None:
-            await self._sdk.close()
-            self._sdk = None
+        # Detached first: a prepare that runs while we wait must not park a call on a closing client.
+        sdk, self._sdk = self._sdk, None
+        await self.parking.aclose()
+        if sdk is not None:
+            await sdk.close()
 
     def prepare(self, request: ModelRequest) -> None:
-        """Build the wire body now: masking secrets and encoding ~10 KB of prompt is ~0.2 ms of an
-        invoked completion when done on its path (bench/interactive_stages.py)."""
-        if self.available:
-            self._wire_body(request)
+        """Build the wire body now (masking secrets and encoding ~10 KB of prompt is ~0.2 ms of an invoked
+        completion when done on its path), and on our transport the SDK's HTTP request too, parked before
+        its send until a call of ``request`` takes it (models/parked.py)."""
+        if not self.available:
+            return
+        body = self._wire_body(request)
+        sdk = self._sdk
+        if sdk is None or not self._parks_calls:
+            return  # before the SDK is loaded (never imported on the loop), or on the SDK's own transport
+        with contextlib.suppress(RuntimeError):  # no running event loop: nothing to park the call on
+            # Keyed by the SDK client too: a call parked on a client since closed is never taken.
+            self.parking.park((sdk, _body_key(request)), lambda: _post(sdk, body))
 
     def _wire_body(self, request: ModelRequest) -> bytes:
         key = _body_key(request)
@@ -355,8 +372,11 @@ class AnthropicModelClient:
         from anthropic import AsyncStream
 
         client = self._client()
-        stream = await client.post("/v1/messages", content=self._wire_body(request), cast_to=object, stream=True,
-                                   stream_cls=AsyncStream[object])
+        parked = self.parking.take((client, _body_key(request)))
+        if parked is not None:
+            stream = await adopt(parked, _close_stream)
+        else:
+            stream = await _post(client, self._wire_body(request))
         async with stream:
             async for sse in AsyncStream.raw_events(stream.response):
                 kind = sse.event
@@ -371,6 +391,18 @@ class AnthropicModelClient:
                     return  # leaving the `async with` closes the HTTP stream
         if not state.finished:
             raise ModelStreamBroken("the API's stream ended before message_stop")
+
+
+async def _post(client: AsyncAnthropic, body: bytes) -> AsyncStream[object]:
+    """One streamed Messages API call with a body already encoded."""
+    from anthropic import AsyncStream
+
+    return await client.post("/v1/messages", content=body, cast_to=object, stream=True,
+                             stream_cls=AsyncStream[object])
+
+
+async def _close_stream(stream: AsyncStream[object]) -> None:
+    await stream.close()
 
 
 def apply_event(kind: str, data: Any, state: _StreamState) -> bool:

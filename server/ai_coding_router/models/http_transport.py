@@ -27,6 +27,8 @@ from collections.abc import AsyncIterator
 
 import httpx2
 
+from .parked import wait_at_gate
+
 MAX_HEAD_BYTES = 64 * 1024  # status line + headers (also the limit for one chunk-size or trailer line)
 _READ_HIGH = 256 * 1024  # pause reading above this much unconsumed input...
 _READ_LOW = 64 * 1024  # ...and resume below this
@@ -307,6 +309,7 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
         key: _Key = (scheme, request.url.raw_host.decode("ascii"), request.url.port or _DEFAULT_PORTS[scheme])
         timeouts = request.extensions.get("timeout", {})
         payload = _request_bytes(request, await request.aread())
+        await wait_at_gate()  # a call prepared in a typing pause waits here, built, until it is needed
         # An idle connection the server closed shows its EOF before reuse (``alive``). One that dies after
         # the request went out is an error, never a resend: the API may have taken the request (and would
         # bill it twice), and httpcore2 does not resend either.
