@@ -14,7 +14,6 @@ from typing import Any, Literal
 MessageKind = Literal["request", "notification", "response", "error"]
 
 
-
 def message_kind(message: Any) -> MessageKind:
     """The branch pygls's ``JsonRPCProtocol.handle_message`` takes for ``message`` (same order of checks)."""
     if hasattr(message, "method") and hasattr(message, "jsonrpc") and hasattr(message, "params"):
