@@ -39,6 +39,7 @@ class FakeAnthropic:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self.connections_accepted = 0  # TCP connections clients opened, whether or not they sent a request
         self._startup_error: BaseException | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -207,6 +208,7 @@ class FakeAnthropic:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        self.connections_accepted += 1
         conn = Connection(reader, writer)
         try:
             while not conn.gone.is_set():

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from ai_coding_router.errors import ModelTimeout
+from ai_coding_router.errors import ModelConnectionError, ModelTimeout
 from ai_coding_router.models.anthropic_client import AnthropicModelClient, request_params
 from ai_coding_router.models.base import Message, ModelRequest
 from ai_coding_router.models.parked import ParkingSlot, adopt
@@ -46,6 +46,35 @@ async def test_a_prepared_call_waits_unsent_until_a_call_for_its_prompt_takes_it
     assert client.parking.taken == 1
     assert len(fake_api.requests) == 1
     assert fake_api.requests[0].body == {**request_params(prepared), "stream": True}
+
+
+async def test_a_parked_call_gets_a_connection_ready_without_sending(fake_api: FakeAnthropic) -> None:
+    """After a while without calls the pool is empty: the TCP (and, for the API, TLS) handshake is done in the
+    pause, not on the request's path; a pool with a live connection opens none."""
+    fake_api.set_default(Reply(text="ok"))
+    client = await ready_client(fake_api)
+    client.prepare(prompt("const a ="))
+    await asyncio.sleep(0.2)
+    assert (fake_api.connections_accepted, len(fake_api.requests)) == (1, 0)
+    await client.complete(prompt("const a ="))
+    assert (fake_api.connections_accepted, len(fake_api.requests)) == (1, 1)  # the call used it
+    client.prepare(prompt("const ab ="))
+    await asyncio.sleep(0.2)
+    await client.complete(prompt("const ab ="))
+    await client.aclose()
+    assert (fake_api.connections_accepted, len(fake_api.requests)) == (1, 2)
+
+
+async def test_an_unreachable_api_fails_the_call_not_the_pause() -> None:
+    client = AnthropicModelClient(api_key=KEY, base_url="http://127.0.0.1:9", timeout_s=5)
+    await client.warm_up()
+    prepared = prompt()
+    client.prepare(prepared)  # connecting in the pause fails quietly: nothing to report before a request
+    await asyncio.sleep(0.2)
+    with pytest.raises(ModelConnectionError):
+        await client.complete(replace(prepared, deadline_s=3.0))
+    await client.aclose()
+    assert client.parking.taken == 1
 
 
 async def test_a_new_prompt_cancels_the_parked_call_before_anything_is_sent(fake_api: FakeAnthropic) -> None:

@@ -30,6 +30,12 @@ SEND_GATE: contextvars.ContextVar[asyncio.Future[None] | None] = contextvars.Con
     "ai_coding_router_send_gate", default=None)
 
 
+def waiting_to_send() -> bool:
+    """True in a parked call whose gate is still closed (the transport may get a connection ready)."""
+    gate = SEND_GATE.get()
+    return gate is not None and not gate.done()
+
+
 async def wait_at_gate() -> None:
     """Called by the transport with the request ready to send: a parked call waits here to be taken."""
     gate = SEND_GATE.get()
