@@ -30,6 +30,7 @@ from ai_coding_router.models.anthropic_client import (
 )
 from ai_coding_router.models.base import Message, ModelRequest, Usage
 from tests.fake_anthropic import FakeAnthropic, Reply
+from tests.fake_fixtures import cancel_mid_stream
 
 SONNET = "claude-sonnet-4-6"
 KEY = "sk-ant-test-key-0123456789"
@@ -157,15 +158,8 @@ async def test_caller_can_stop_early_and_the_stream_is_closed(fake_api: FakeAnth
 async def test_cancelling_the_caller_closes_the_connection(fake_api: FakeAnthropic) -> None:
     fake_api.script(SONNET, Reply(text="word " * 200, per_token_s=0.01))
     client = make_client(fake_api)
-    task = asyncio.create_task(client.complete(request(max_tokens=1000)))
-    await fake_api.wait_for_requests_async(1, timeout=5)
-    await asyncio.sleep(0.1)
-    cancelled_at = time.monotonic()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await fake_api.wait_for_disconnect_async(0, timeout=5)
-    recorded = fake_api.requests[0]
+    recorded, cancelled_at = await cancel_mid_stream(asyncio.create_task(client.complete(request(max_tokens=1000))),
+                                                     fake_api)
     assert recorded.outcome == "client_disconnected"
     assert recorded.client_disconnected_at is not None
     assert recorded.client_disconnected_at - cancelled_at < 1.0

@@ -14,6 +14,7 @@ from ai_coding_router.models.anthropic_client import AnthropicModelClient, reque
 from ai_coding_router.models.base import Message, ModelRequest
 from ai_coding_router.models.parked import ParkingSlot, adopt
 from tests.fake_anthropic import FakeAnthropic, Reply
+from tests.fake_fixtures import cancel_mid_stream
 
 SONNET = "claude-sonnet-4-6"
 KEY = "sk-ant-test-key-0123456789"
@@ -125,14 +126,7 @@ async def test_cancelling_a_call_that_took_the_parked_one_closes_the_connection(
     prepared = prompt()
     client.prepare(prepared)
     await asyncio.sleep(0.05)
-    task = asyncio.create_task(client.complete(prepared))
-    await fake_api.wait_for_requests_async(1, timeout=5)
-    await asyncio.sleep(0.1)
-    cancelled_at = time.monotonic()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    recorded = await fake_api.wait_for_disconnect_async(0, timeout=5)
+    recorded, cancelled_at = await cancel_mid_stream(asyncio.create_task(client.complete(prepared)), fake_api)
     await client.aclose()
     assert client.parking.taken == 1
     assert recorded.client_disconnected_at is not None and recorded.client_disconnected_at - cancelled_at < 1.0
