@@ -23,7 +23,7 @@ from .config import Config
 from .context import ContextRequest, WorkspaceIndex, impact, prune, render
 from .context.extractor import SymbolExtractor
 from .context.impact import ImpactFacts
-from .context.index import is_project_file
+from .context.index import FileDrop, is_project_file
 from .edits.positions import code_units
 from .errors import ContextError
 
@@ -108,18 +108,22 @@ class WorkspaceContext:
         index = self.index
         assert index is not None
         number = self._latest[rel] = next(self._numbers)
+        stored = False
         try:
             store: Callable[[], None] | None = functools.partial(index.remove_file, rel) if deleted else None
             if not deleted:
                 update = await asyncio.to_thread(index.read_update, rel, text)
-                if update is not None:
+                if isinstance(update, FileDrop):
+                    store = functools.partial(index.apply_drop, update)
+                elif update is not None:
                     symbols = await self.extractor.extract(update.rel, update.source)
                     store = functools.partial(index.apply_update, update, symbols)
             async with self._store:
-                if self._latest.get(rel) != number:
+                # Only the newest update of a file changes the index (a slow older read must not undo it).
+                if self._latest.get(rel) != number or store is None:
                     return
-                if store is not None:
-                    await asyncio.to_thread(store)
+                await asyncio.to_thread(store)
+                stored = True
         except ContextError as error:  # a file the index cannot read must not break editing
             log.warning("re-indexing %s: %s", rel, error)
         except Exception:
@@ -127,7 +131,8 @@ class WorkspaceContext:
         finally:
             if self._latest.get(rel) == number:
                 del self._latest[rel]
-        self._notify_updated()
+        if stored:  # listeners rebuild the cursor's prompt: not for an event that changed nothing
+            self._notify_updated()
 
     async def _rebuild(self) -> None:
         index = self.index

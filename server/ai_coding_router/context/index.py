@@ -87,6 +87,14 @@ class FileUpdate:
     size: int
 
 
+@dataclass(frozen=True)
+class FileDrop:
+    """A file the index must forget: gone (``reason`` None), or no longer indexable (binary, too large...)."""
+
+    rel: str
+    reason: str | None
+
+
 PROJECT_FILES = ("tsconfig.json", "jsconfig.json", "package.json")
 
 
@@ -495,15 +503,19 @@ class WorkspaceIndex:
             self.build()
             return None
         update = self.read_update(rel, text)
+        if isinstance(update, FileDrop):
+            self.apply_drop(update)
+            return None
         if update is None:
             return None
         symbols = symbols_for(update.rel, update.source)
         self.apply_update(update, symbols)
         return symbols
 
-    def read_update(self, path: str | Path, text: str | None = None) -> FileUpdate | None:
-        """A source file's new text, checked as the index checks files; None when it is not indexed (a
-        file that became unreadable, binary or too large is dropped from the index here)."""
+    def read_update(self, path: str | Path, text: str | None = None) -> FileUpdate | FileDrop | None:
+        """A source file's new text, checked as the index checks files; a ``FileDrop`` for a file that is
+        gone or became unreadable, binary or too large; None when it is not a file the index keeps. Changes
+        nothing: the caller applies the result (``apply_update``/``apply_drop``) unless a newer one won."""
         rel = relative_path(self.root, path)
         if grammar_for(rel) is None or is_secret_path(rel) or any(p in SKIP_DIRS for p in rel.split("/")[:-1]):
             return None
@@ -519,14 +531,17 @@ class WorkspaceIndex:
                 if size > MAX_FILE_BYTES:
                     raise ContextError(f"{rel} is too large to index ({size} bytes > {MAX_FILE_BYTES})")
         except ContextError as exc:
-            with self._lock:
-                self._skipped[rel] = str(exc)
-                self._drop(rel)
-            return None
+            return FileDrop(rel, str(exc))
         except OSError:
-            self.remove_file(rel)
-            return None
+            return FileDrop(rel, None)
         return FileUpdate(rel, source, mtime, size)
+
+    def apply_drop(self, drop: FileDrop) -> None:
+        """Forget a file (``read_update`` found it gone or no longer indexable)."""
+        with self._lock:
+            if drop.reason is not None:
+                self._skipped[drop.rel] = drop.reason
+            self._drop(drop.rel)
 
     def apply_update(self, update: FileUpdate, symbols: FileSymbols) -> None:
         """Store a file's symbols extracted from ``update.source``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,46 @@ async def test_the_newest_update_of_a_file_wins_whichever_finishes_first(workspa
         assert names(context, "src/lib/math.ts") == ["newer"]
     finally:
         await context.aclose()
+
+
+async def test_a_slow_older_read_that_finds_the_file_unreadable_does_not_drop_the_newer_text(
+    context: WorkspaceContext, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout rewrites a file while the editor's unsaved text is re-indexed: the older event's read
+    (from disk, binary at that moment) finishes last, after the newer update stored its symbols."""
+    assert context.index is not None
+    index = context.index
+    real_read = index.read_update
+
+    def read_update(path: str, text: str | None = None) -> object:
+        if text is None:  # the older event reads the disk: slowly
+            time.sleep(0.3)
+        return real_read(path, text)
+
+    monkeypatch.setattr(index, "read_update", read_update)
+    (workspace / "src" / "lib" / "math.ts").write_bytes(b"\x00\x01\x02" * 1000)
+    older = asyncio.ensure_future(context._update("src/lib/math.ts", None))
+    await asyncio.sleep(0.05)
+    await context._update("src/lib/math.ts", "export const newer = 2;\n")
+    await older
+    assert names(context, "src/lib/math.ts") == ["newer"]
+    assert "src/lib/math.ts" not in index.skipped
+
+
+async def test_an_event_that_changes_nothing_tells_no_listener(context: WorkspaceContext, workspace: Path) -> None:
+    """Each notification rebuilds the cursor's prompt: an ignored watcher event (a dependency's file, a
+    non-source file) must not."""
+    heard: list[int] = []
+    context.on_updated = lambda: heard.append(1)
+    (workspace / "node_modules" / "dep").mkdir(parents=True)
+    (workspace / "node_modules" / "dep" / "index.ts").write_text("export const dep = 1;\n")
+    (workspace / "NOTES.md").write_text("notes\n")
+    for rel in ("node_modules/dep/index.ts", "NOTES.md"):
+        context.file_changed_on_disk(str(workspace / rel), deleted=False)
+    await context.settled()
+    assert heard == []
+    await context._update("src/lib/math.ts", "export const changed = 1;\n")
+    assert heard == [1]
 
 
 async def test_disk_changes_are_indexed_in_the_background(context: WorkspaceContext, workspace: Path) -> None:
