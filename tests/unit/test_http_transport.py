@@ -20,6 +20,7 @@ import httpx2
 import pytest
 
 from ai_coding_router.models.http_transport import MAX_HEAD_BYTES, KeepAliveTransport
+from ai_coding_router.models.parked import ParkingSlot, adopt
 from tests.fake_anthropic import FakeAnthropic, Reply
 
 SONNET = "claude-sonnet-4-6"
@@ -654,3 +655,77 @@ async def test_tls_default_context_honours_ssl_cert_file(
     monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
     async with tls_server(certificate, []) as server, client_for(transport) as client:
         assert (await client.get(server.url())).text == "secret"
+
+
+# --- 6. connections opened ahead for calls parked in a typing pause (models/parked.py) ---------------
+
+OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def _close_response(response: httpx2.Response) -> None:
+    await response.aclose()
+
+
+async def silent(peer: Peer) -> None:
+    await peer.reader.read()  # never answers (a TLS ClientHello included): the handshake hangs
+
+
+async def test_keystrokes_during_a_slow_handshake_open_one_connection() -> None:
+    """Each keystroke's prepared call cancels the one before; the opening under way is the transport's
+    and survives it, so a slow handshake is not restarted (and abandoned) at every keystroke."""
+    async with RawServer(silent) as server:
+        transport = KeepAliveTransport()
+        async with client_for(transport, timeout=30) as client:
+            slot: ParkingSlot[httpx2.Response] = ParkingSlot(_close_response)
+            url = f"https://127.0.0.1:{server.port}/v1/messages"
+            for n in range(8):
+                slot.park(n, lambda: client.post(url, content=b"{}"))
+                await asyncio.sleep(0.03)
+            await slot.aclose()
+            assert server.connections == 1
+        # Closing the transport ends the opening: nothing is left connecting.
+        await asyncio.sleep(0.1)
+        assert server.requests == []
+
+
+async def test_a_parked_call_keeps_a_connection_ready_past_the_idle_timeout() -> None:
+    """A user who types, thinks longer than the pool keeps idle connections, then asks: the connection is
+    opened again before the old one expires, so the call still finds one ready."""
+    short_idle = KeepAliveTransport(idle_timeout_s=0.4)
+    async with RawServer(answering(OK_RESPONSE)) as server, client_for(short_idle) as client:
+        slot: ParkingSlot[httpx2.Response] = ParkingSlot(_close_response)
+        slot.park("k", lambda: client.post(server.url("/v1/messages"), content=b"{}"))
+        await asyncio.sleep(1.0)  # 2.5 idle timeouts
+        opened_before = server.connections
+        task = slot.take("k")
+        assert task is not None
+        response = await adopt(task, _close_response)
+        await response.aread()
+        assert response.status_code == 200
+        assert opened_before >= 2  # re-opened while waiting
+        assert server.connections == opened_before  # none opened on the call's path
+        assert len(server.requests) == 1
+
+
+async def test_a_call_that_waited_for_a_failing_opening_gets_its_error_without_a_second_try() -> None:
+    async def closes_after_a_while(peer: Peer) -> None:
+        await asyncio.sleep(0.3)
+        peer.close()  # the TLS handshake fails
+
+    async with RawServer(closes_after_a_while) as server, client_for(KeepAliveTransport(), timeout=10) as client:
+        slot: ParkingSlot[httpx2.Response] = ParkingSlot(_close_response)
+        slot.park("k", lambda: client.post(f"https://127.0.0.1:{server.port}/v1/messages", content=b"{}"))
+        await asyncio.sleep(0.1)  # the opening is under way
+        task = slot.take("k")
+        assert task is not None
+        with pytest.raises(httpx2.ConnectError):
+            await adopt(task, _close_response)
+        assert server.connections == 1
+
+
+async def test_a_ca_bundle_that_cannot_be_read_is_a_connect_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a raw FileNotFoundError: the SDK and the opening ahead treat it as any failure to connect."""
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca-bundle.pem")
+    async with RawServer(silent) as server, client_for(KeepAliveTransport()) as client:
+        with pytest.raises(httpx2.ConnectError, match="No such file"):
+            await client.post(f"https://127.0.0.1:{server.port}/v1/messages", content=b"{}")

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import functools
+import logging
 import select
 import socket
 import ssl
@@ -29,12 +31,15 @@ import httpx2
 
 from .parked import wait_at_gate, waiting_to_send
 
+log = logging.getLogger(__name__)
+
 MAX_HEAD_BYTES = 64 * 1024  # status line + headers (also the limit for one chunk-size or trailer line)
 _READ_HIGH = 256 * 1024  # pause reading above this much unconsumed input...
 _READ_LOW = 64 * 1024  # ...and resume below this
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _NO_RESPONSE = "Server disconnected without sending a response."
+KEEP_READY_S = 120.0  # how long a parked call keeps a connection ready for itself
 _INCOMPLETE = "peer closed connection without sending complete message body"
 # The SDK's default transport turns on TCP keep-alive probes (60 s idle, 60 s apart, 5 of them) so a
 # long stream through a NAT that forgot the flow fails instead of hanging: the same here.
@@ -299,6 +304,7 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
         self._max_idle = max_idle_per_host
         self._idle_timeout_s = idle_timeout_s
         self._idle: dict[_Key, list[_Connection]] = {}
+        self._opening: dict[_Key, asyncio.Task[None]] = {}  # connections opened ahead for parked calls
         self._closed = False
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -309,18 +315,23 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
         key: _Key = (scheme, request.url.raw_host.decode("ascii"), request.url.port or _DEFAULT_PORTS[scheme])
         timeouts = request.extensions.get("timeout", {})
         payload = _request_bytes(request, await request.aread())
+        connect_s = timeouts.get("connect")
         if waiting_to_send():  # a call prepared in a typing pause waits here, built, until it is needed
-            await self._warm_connection(key, timeouts.get("connect"), request)
-            await wait_at_gate()
+            await self._wait_with_a_connection_ready(key, connect_s, request)
         # An idle connection the server closed shows its EOF before reuse (``alive``). One that dies after
         # the request went out is an error, never a resend: the API may have taken the request (and would
         # bill it twice), and httpcore2 does not resend either.
-        conn = self._checkout(key) or await self._connect(key, timeouts.get("connect"), request)
+        conn = (self._checkout(key) or await self._connection_being_opened(key, request)
+                or await self._connect(key, connect_s, request))
         return await self._exchange(conn, request, payload, timeouts)
 
     async def aclose(self) -> None:
         """Close every idle connection; responses still streaming close theirs when they end."""
         self._closed = True
+        opening = list(self._opening.values())
+        for task in opening:
+            task.cancel()
+        await asyncio.gather(*opening, return_exceptions=True)
         idle, self._idle = self._idle, {}
         for conns in idle.values():
             for conn in conns:
@@ -342,15 +353,16 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
 
     async def _connect(self, key: _Key, connect_s: float | None, request: httpx2.Request) -> _Connection:
         scheme, host, port = key
-        ctx = self._tls() if scheme == "https" else None
         loop = asyncio.get_running_loop()
         try:
+            ctx = self._tls() if scheme == "https" else None  # a missing SSL_CERT_FILE: a ConnectError too
             async with asyncio.timeout(connect_s):
                 _, conn = await loop.create_connection(lambda: _Connection(key), host, port, ssl=ctx,
                                                        server_hostname=host if ctx is not None else None)
         except TimeoutError as err:
             raise httpx2.ConnectTimeout(str(err), request=request) from err
-        except OSError as err:  # refused, unreachable, DNS, and certificate failures (ssl.SSLError)
+        except (OSError, UnicodeError) as err:  # refused, unreachable, DNS (a label too long for IDNA: a
+            # UnicodeError), a certificate failure (ssl.SSLError) or a CA bundle that cannot be read
             raise httpx2.ConnectError(str(err), request=request) from err
         assert conn.transport is not None
         sock = conn.transport.get_extra_info("socket")
@@ -360,18 +372,61 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
                     sock.setsockopt(*option)
         return conn
 
-    async def _warm_connection(self, key: _Key, connect_s: float | None, request: httpx2.Request) -> None:
-        """Have an idle connection ready for a parked call. After ``idle_timeout_s`` without a call the pool
-        is empty, and a new TLS connection to the API costs two or three round trips (~50–150 ms) that would
-        otherwise be on the next completion's path. Opening one sends nothing and is not billed."""
+    # --- connections opened ahead, for parked calls ----------------------------------------------
+
+    async def _wait_with_a_connection_ready(self, key: _Key, connect_s: float | None,
+                                            request: httpx2.Request) -> None:
+        """Wait at the parked call's gate with an idle connection ready for it.
+
+        After ``idle_timeout_s`` without a call the pool is empty, and a new TLS connection to the API costs
+        two or three round trips (~50–150 ms) that would be on the next completion's path. So one is opened
+        ahead when the pool has none with half its idle life left, and again before it expires, for up to
+        ``KEEP_READY_S`` (a user thinking before asking). Opening a connection sends nothing. The opening is
+        the transport's own task: the next keystroke's call, which cancels this one, finds it under way
+        instead of starting another handshake."""
+        until = time.monotonic() + KEEP_READY_S
+        while waiting_to_send():
+            left = until - time.monotonic()
+            if left <= 0:
+                await wait_at_gate()
+                return
+            self._open_ahead(key, connect_s, request)
+            await wait_at_gate(at_most_s=min(self._idle_timeout_s / 2, left))
+
+    def _open_ahead(self, key: _Key, connect_s: float | None, request: httpx2.Request) -> None:
+        if self._closed or self._max_idle <= 0 or key in self._opening:
+            return
         now = time.monotonic()
-        if any(self._usable(conn, now) for conn in self._idle.get(key, ())):
+        fresh_for = self._idle_timeout_s / 2
+        if any(conn.alive() and now - conn.idle_since < fresh_for for conn in self._idle.get(key, ())):
             return
-        try:
-            conn = await self._connect(key, connect_s, request)
-        except httpx2.TransportError:  # the call connects again when it is sent, and reports the error then
-            return
-        self._release(conn)
+
+        async def open_one() -> None:
+            self._release(await self._connect(key, connect_s, request))
+
+        task = asyncio.get_running_loop().create_task(open_one())
+        self._opening[key] = task
+        task.add_done_callback(functools.partial(self._opened, key))
+
+    def _opened(self, key: _Key, task: asyncio.Task[None]) -> None:
+        if self._opening.get(key) is task:
+            del self._opening[key]
+        if not task.cancelled() and task.exception() is not None:  # a call waiting for it raises it
+            log.debug("opening a connection ahead failed: %s", task.exception())
+
+    async def _connection_being_opened(self, key: _Key, request: httpx2.Request) -> _Connection | None:
+        """The connection an opening under way brings (better than a second handshake). Its failure is this
+        request's too: the same connect to the same origin, reported rather than tried twice."""
+        task = self._opening.get(key)
+        if task is None:
+            return None
+        await asyncio.wait({task})  # cancelling us leaves the opening to finish for the pool
+        if task.cancelled():
+            return None
+        error = task.exception()
+        if isinstance(error, httpx2.TransportError):
+            raise type(error)(str(error), request=request) from error
+        return None if error is not None else self._checkout(key)
 
     def _checkout(self, key: _Key) -> _Connection | None:
         idle = self._idle.get(key)
