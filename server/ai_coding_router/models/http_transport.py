@@ -384,14 +384,23 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
         ``KEEP_READY_S`` (a user thinking before asking). Opening a connection sends nothing. The opening is
         the transport's own task: the next keystroke's call, which cancels this one, finds it under way
         instead of starting another handshake."""
+        loop = asyncio.get_running_loop()
+        refresh_s = self._idle_timeout_s / 2
         until = time.monotonic() + KEEP_READY_S
-        while waiting_to_send():
-            left = until - time.monotonic()
-            if left <= 0:
-                await wait_at_gate()
-                return
+        timer: asyncio.TimerHandle | None = None
+
+        def keep_ready() -> None:  # a timer, not a wake-up of ours: the gate's opening stays one plain await
+            nonlocal timer
             self._open_ahead(key, connect_s, request)
-            await wait_at_gate(at_most_s=min(self._idle_timeout_s / 2, left))
+            if time.monotonic() + refresh_s < until:
+                timer = loop.call_later(refresh_s, keep_ready)
+
+        keep_ready()
+        try:
+            await wait_at_gate()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def _open_ahead(self, key: _Key, connect_s: float | None, request: httpx2.Request) -> None:
         if self._closed or self._max_idle <= 0 or key in self._opening:

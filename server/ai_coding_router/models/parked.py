@@ -36,12 +36,11 @@ def waiting_to_send() -> bool:
     return gate is not None and not gate.done()
 
 
-async def wait_at_gate(at_most_s: float | None = None) -> None:
-    """Called by the transport with the request ready to send: a parked call waits here to be taken (or
-    for ``at_most_s``; ``waiting_to_send`` tells which)."""
+async def wait_at_gate() -> None:
+    """Called by the transport with the request ready to send: a parked call waits here to be taken."""
     gate = SEND_GATE.get()
     if gate is not None and not gate.done():
-        await asyncio.wait({gate}, timeout=at_most_s)
+        await gate
 
 
 class _Parked(Generic[T]):
