@@ -110,14 +110,13 @@ class WorkspaceContext:
         number = self._latest[rel] = next(self._numbers)
         stored = False
         try:
-            store: Callable[[], None] | None = functools.partial(index.remove_file, rel) if deleted else None
-            if not deleted:
-                update = await asyncio.to_thread(index.read_update, rel, text)
-                if isinstance(update, FileDrop):
-                    store = functools.partial(index.apply_drop, update)
-                elif update is not None:
-                    symbols = await self.extractor.extract(update.rel, update.source)
-                    store = functools.partial(index.apply_update, update, symbols)
+            store: Callable[[], None] | None = None
+            update = FileDrop(rel, None) if deleted else await asyncio.to_thread(index.read_update, rel, text)
+            if isinstance(update, FileDrop):
+                store = functools.partial(index.apply_drop, update)
+            elif update is not None:
+                symbols = await self.extractor.extract(update.rel, update.source)
+                store = functools.partial(index.apply_update, update, symbols)
             async with self._store:
                 # Only the newest update of a file changes the index (a slow older read must not undo it).
                 if self._latest.get(rel) != number or store is None:

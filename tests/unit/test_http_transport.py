@@ -20,7 +20,7 @@ import httpx2
 import pytest
 
 from ai_coding_router.models.http_transport import MAX_HEAD_BYTES, KeepAliveTransport
-from ai_coding_router.models.parked import ParkingSlot, adopt
+from ai_coding_router.models.parked import ParkingSlot
 from tests.fake_anthropic import FakeAnthropic, Reply
 
 SONNET = "claude-sonnet-4-6"
@@ -699,7 +699,7 @@ async def test_a_parked_call_keeps_a_connection_ready_past_the_idle_timeout() ->
         opened_before = server.connections
         task = slot.take("k")
         assert task is not None
-        response = await adopt(task, _close_response)
+        response = await slot.adopt(task)
         await response.aread()
         assert response.status_code == 200
         assert opened_before >= 2  # re-opened while waiting
@@ -719,7 +719,7 @@ async def test_a_call_that_waited_for_a_failing_opening_gets_its_error_without_a
         task = slot.take("k")
         assert task is not None
         with pytest.raises(httpx2.ConnectError):
-            await adopt(task, _close_response)
+            await slot.adopt(task)
         assert server.connections == 1
 
 

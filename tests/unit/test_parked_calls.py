@@ -12,7 +12,7 @@ import pytest
 from ai_coding_router.errors import ModelConnectionError, ModelTimeout
 from ai_coding_router.models.anthropic_client import AnthropicModelClient, request_params
 from ai_coding_router.models.base import Message, ModelRequest
-from ai_coding_router.models.parked import ParkingSlot, adopt
+from ai_coding_router.models.parked import ParkingSlot
 from tests.fake_anthropic import FakeAnthropic, Reply
 from tests.fake_fixtures import cancel_mid_stream
 
@@ -178,7 +178,7 @@ async def test_a_stream_that_opens_as_its_caller_gives_up_is_closed() -> None:
         closed.append(stream)
 
     task = asyncio.create_task(call())
-    caller = asyncio.create_task(adopt(task, close))
+    caller = asyncio.create_task(ParkingSlot(close).adopt(task))
     await asyncio.sleep(0)
     await asyncio.sleep(0)  # the caller waits on the task, the task on `opened`
     opened.set_result(None)

@@ -33,7 +33,7 @@ from ..errors import (
 )
 from .base import ModelRequest, ModelResult, StopReason, TextCallback, Usage
 from .circuit import CircuitBreaker, CircuitBreakers, CircuitSettings, Ticket
-from .parked import ParkingSlot, adopt
+from .parked import ParkingSlot
 
 if TYPE_CHECKING:
     import httpx2
@@ -374,7 +374,7 @@ class AnthropicModelClient:
         client = self._client()
         parked = self.parking.take((client, _body_key(request)))
         if parked is not None:
-            stream = await adopt(parked, _close_stream)
+            stream = await self.parking.adopt(parked)
         else:
             stream = await _post(client, self._wire_body(request))
         async with stream:

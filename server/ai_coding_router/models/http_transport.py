@@ -406,8 +406,7 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
         if self._closed or self._max_idle <= 0 or key in self._opening:
             return
         now = time.monotonic()
-        fresh_for = self._idle_timeout_s / 2
-        if any(conn.alive() and now - conn.idle_since < fresh_for for conn in self._idle.get(key, ())):
+        if any(self._usable(conn, now, for_s=self._idle_timeout_s / 2) for conn in self._idle.get(key, ())):
             return
 
         async def open_one() -> None:
@@ -447,8 +446,9 @@ class KeepAliveTransport(httpx2.AsyncBaseTransport):
             conn.abort()
         return None
 
-    def _usable(self, conn: _Connection, now: float) -> bool:
-        return conn.alive() and now - conn.idle_since < self._idle_timeout_s
+    def _usable(self, conn: _Connection, now: float, for_s: float = 0.0) -> bool:
+        """Alive, and still inside the pool's idle timeout ``for_s`` from now."""
+        return conn.alive() and now + for_s - conn.idle_since < self._idle_timeout_s
 
     def _release(self, conn: _Connection) -> None:
         if self._closed or self._max_idle <= 0 or not conn.alive():

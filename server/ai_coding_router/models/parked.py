@@ -121,20 +121,19 @@ class ParkingSlot(Generic[T]):
             parked.task.cancel()
             self.dropped += 1
 
+    async def adopt(self, task: asyncio.Task[T]) -> T:
+        """Await a taken call. Cancelled while it finished, its result (an open stream) is closed here: no
+        task is left holding a response nobody reads (the API would go on billing its tokens)."""
+        try:
+            return await task  # cancelling the awaiter cancels the task (and the request) with it
+        except asyncio.CancelledError:
+            if task.done() and not task.cancelled() and task.exception() is None:
+                await self._close(task.result())
+            raise
+
     async def aclose(self) -> None:
         parked = self._parked
         self.drop()
         pending = [*self._closing, *([parked.task] if parked is not None else [])]
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-
-
-async def adopt(task: asyncio.Task[T], close: Callable[[T], Coroutine[Any, Any, object]]) -> T:
-    """Await a taken call. Cancelled while it finished, its result (an open stream) is closed here: no
-    task is left holding a response nobody reads (the API would go on billing its tokens)."""
-    try:
-        return await task  # cancelling the awaiter cancels the task (and the request) with it
-    except asyncio.CancelledError:
-        if task.done() and not task.cancelled() and task.exception() is None:
-            await close(task.result())
-        raise
